@@ -1,0 +1,84 @@
+"""Boundary checks shared by every estimator (clear errors, never mutate input)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from o4o_causal.exceptions import DataError, format_error
+
+
+def require_frame(data: object, what: str = "data") -> pd.DataFrame:
+    """Raise :class:`DataError` unless ``data`` is a non-empty DataFrame; return it."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            format_error(
+                what=what,
+                expected="a pandas DataFrame",
+                found=type(data).__name__,
+                fix="pass a DataFrame (e.g. store.cohort(...) or pd.read_parquet(...))",
+            )
+        )
+    if data.empty:
+        raise DataError(
+            format_error(what=what, expected="at least one row", found="an empty frame", fix="check filters")
+        )
+    return data
+
+
+def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "data") -> None:
+    """Raise :class:`DataError` naming every column of ``columns`` missing from ``data``."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        available = ", ".join(map(str, list(data.columns)[:20]))
+        raise DataError(
+            format_error(
+                what=f"column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)} of {what}",
+                expected="present",
+                found=f"missing (available: {available}{', ...' if data.shape[1] > 20 else ''})",
+                fix="rename the column or pass the right name",
+            )
+        )
+
+
+def require_no_missing(data: pd.DataFrame, columns: Iterable[str], what: str = "data") -> None:
+    """Raise :class:`DataError` if any of ``columns`` has missing values."""
+    for col in columns:
+        n_missing = int(data[col].isna().sum())
+        if n_missing:
+            raise DataError(
+                format_error(
+                    what=f"column {col!r} of {what}",
+                    expected="no missing values",
+                    found=f"{n_missing} missing of {len(data)}",
+                    fix="drop or impute the missing rows before estimation",
+                )
+            )
+
+
+def binary_treatment(data: pd.DataFrame, column: str, what: str = "data") -> np.ndarray:
+    """Return ``data[column]`` as a 0/1 integer array, or raise :class:`DataError`."""
+    values = data[column]
+    uniq = pd.unique(values.dropna())
+    if not set(uniq.tolist()) <= {0, 1}:
+        shown = ", ".join(map(repr, sorted(uniq.tolist(), key=str)[:5]))
+        raise DataError(
+            format_error(
+                what=f"treatment column {column!r} of {what}",
+                expected="binary values 0/1 (or False/True)",
+                found=f"values {shown}{', ...' if len(uniq) > 5 else ''}",
+                fix="recode the treatment to 0/1",
+            )
+        )
+    if len(uniq) < 2:
+        raise DataError(
+            format_error(
+                what=f"treatment column {column!r} of {what}",
+                expected="both treated (1) and untreated (0) rows",
+                found=f"only the value {uniq.tolist()!r}",
+                fix="check the cohort selection",
+            )
+        )
+    return values.to_numpy().astype(np.int64)

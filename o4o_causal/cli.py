@@ -1,0 +1,124 @@
+"""The ``o4o`` command line.
+
+``o4o run`` executes the notebooks (reproduction runs), ``o4o export`` turns executed
+notebooks into offline HTML, ``o4o kernel`` registers the suite's Jupyter kernel.
+Errors of the suite are printed as one clear line and give exit code 2; a run in
+which a notebook failed gives exit code 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from o4o_causal import __version__, config
+from o4o_causal.exceptions import O4OError
+
+app = typer.Typer(
+    name="o4o",
+    help="o4o-causal: reproducible causal inference on Nordic register data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(exc: O4OError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"o4o-causal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Reproducible causal inference on Nordic register data."""
+
+
+@app.command("run")
+def run_cmd(
+    profile: Annotated[str, typer.Option(help=f"Run profile: one of {', '.join(config.PROFILES)}.")] = "quick",
+    notebooks: Annotated[
+        str | None, typer.Option("--notebooks", help="Shell pattern(s) of notebook names, comma-separated.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the profile's seed.")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Override the profile's data folder.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Threads pinned in the kernel (default 2).")] = None,
+    publication: Annotated[bool, typer.Option("--publication", help="Hide code in the HTML exports.")] = False,
+    root: Annotated[Path | None, typer.Option(help="Project root (default: found from the current folder).")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where run folders are created.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """Execute notebooks, export HTML and write the run manifest and index."""
+    from o4o_causal import repro
+
+    try:
+        result = repro.run(
+            profile,
+            root=root,
+            notebooks_pattern=notebooks,
+            runs_dir=runs_dir,
+            seed=seed,
+            data_dir=data_dir,
+            threads=threads,
+            publication=publication,
+            progress=progress,
+        )
+    except O4OError as exc:
+        raise _fail(exc) from exc
+    typer.echo(repro.timing_table(result))
+    typer.echo(f"\nmanifest: {result.manifest_path}")
+    typer.echo(f"open:     {result.index_path}")
+    if not result.ok:
+        failed = ", ".join(nb.name for nb in result.notebooks if not nb.ok)
+        typer.secho(f"failed notebooks: {failed}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=result.exit_code)
+
+
+@app.command("export")
+def export_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Executed notebooks, or run folders (all notebooks in them).")],
+    publication: Annotated[bool, typer.Option("--publication", help="Hide code cells and prompts.")] = False,
+    out_dir: Annotated[Path | None, typer.Option(help="Folder for the HTML (default: next to each notebook).")] = None,
+) -> None:
+    """Export executed notebooks to self-contained, offline HTML."""
+    from o4o_causal.repro import export_html
+
+    targets: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            targets.extend(sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts))
+        else:
+            targets.append(path)
+    if not targets:
+        raise _fail(O4OError(f"export: no notebooks found in {', '.join(map(str, paths))}"))
+    suffix = ".publication.html" if publication else ".html"
+    try:
+        for nb in targets:
+            folder = out_dir if out_dir is not None else nb.parent
+            written = export_html(nb, folder / f"{nb.stem}{suffix}", publication=publication)
+            typer.echo(f"wrote {written}")
+    except O4OError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("kernel")
+def kernel_cmd() -> None:
+    """Register (or refresh) the suite's Jupyter kernel for this environment."""
+    from o4o_causal.repro.kernel import ensure_kernel
+
+    typer.echo(f"kernel {config.KERNEL_NAME!r} registered in {ensure_kernel()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

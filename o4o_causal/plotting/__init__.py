@@ -1,0 +1,12 @@
+"""All drawing of the suite.
+
+Functions take result objects, accept ``ax=None`` and return the matplotlib Axes;
+they never call ``plt.show()``. Where a figure needs computed data, a ``*_data``
+function returns it as a DataFrame (tested by number).
+"""
+
+from __future__ import annotations
+
+from o4o_causal.plotting.estimates import forest, forest_data
+
+__all__ = ["forest", "forest_data"]

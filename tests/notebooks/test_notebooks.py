@@ -1,0 +1,34 @@
+"""Every notebook in notebooks/ executes in the quick profile through the runner."""
+
+from pathlib import Path
+
+import pytest
+
+from o4o_causal import config, datasets, synth
+from o4o_causal.repro import run
+from tests.conftest import REPO_ROOT
+
+NOTEBOOKS = sorted(p.stem for p in (REPO_ROOT / config.NOTEBOOKS_DIR).glob("*.ipynb"))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_quick_profile(name: str, tmp_path: Path) -> None:
+    result = run("quick", root=REPO_ROOT, notebooks_pattern=name, runs_dir=tmp_path, progress=False)
+    (nb,) = result.notebooks
+    assert nb.ok, f"{name} failed: {nb.error} (executed notebook in {result.run_dir})"
+    assert (result.run_dir / name / f"{name}.html").is_file()
+    _check_results(name, nb.results)
+
+
+def _check_results(name: str, results: dict[str, object]) -> None:
+    """Notebook-specific checks of recorded results against truth or published values."""
+    if name == "00-overview":
+        nhefs, lalonde = results["nhefs_naive"], results["lalonde_naive"]
+        assert isinstance(nhefs, dict) and isinstance(lalonde, dict)
+        assert abs(nhefs["value"] - datasets.PUBLISHED["nhefs", "naive"]["value"]) < 0.05
+        assert abs(lalonde["value"] - datasets.PUBLISHED["lalonde", "naive"]["value"]) < 0.5
+        trial = results["trial_estimate"]
+        assert isinstance(trial, dict)
+        assert trial["ci_low"] <= synth.IPS_TREATED_RATE - synth.IPS_CONTROL_RATE <= trial["ci_high"]
+        assert results["max_threads_in_pools"] == config.DEFAULT_THREADS
