@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from o4o_causal import __version__
@@ -193,10 +193,18 @@ def country_tables(world: World, country: str, rng: np.random.Generator) -> dict
 
 def _write_table(table: pd.DataFrame | pa.Table, path: Path, fmt: str) -> None:
     arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+    for i, column in enumerate(arrow.schema):
+        if pa.types.is_timestamp(column.type):  # register dates are calendar dates
+            arrow = arrow.set_column(i, column.name, arrow.column(i).cast(pa.date32()))
     if fmt == "parquet":
         pq.write_table(arrow, path, compression="zstd")
-    else:
-        pacsv.write_csv(arrow, path)
+    else:  # DuckDB writes plain CSV: unquoted header, ISO dates, empty cells for missing
+        con = duckdb.connect()
+        try:
+            con.register("arrow_table", arrow)
+            con.execute(f"COPY arrow_table TO '{path.as_posix()}' (FORMAT csv, HEADER true)")
+        finally:
+            con.close()
 
 
 def write_world(world: World, path: Path, *, fmt: str = "parquet", overwrite: bool = False) -> Path:
