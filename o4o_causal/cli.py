@@ -1,7 +1,9 @@
 """The ``o4o`` command line.
 
 ``o4o run`` executes the notebooks (reproduction runs), ``o4o export`` turns executed
-notebooks into offline HTML, ``o4o kernel`` registers the suite's Jupyter kernel.
+notebooks into offline HTML, ``o4o synth`` writes the synthetic register world,
+``o4o ingest`` builds the harmonised store from raw extracts, ``o4o kernel`` registers
+the suite's Jupyter kernel.
 Errors of the suite are printed as one clear line and give exit code 2; a run in
 which a notebook failed gives exit code 1.
 """
@@ -110,6 +112,51 @@ def export_cmd(
             typer.echo(f"wrote {written}")
     except O4OError as exc:
         raise _fail(exc) from exc
+
+
+@app.command("synth")
+def synth_cmd(
+    out: Annotated[Path, typer.Option(help="Folder to write raw/ (extracts) and truth/ into.")],
+    scale: Annotated[str, typer.Option(help="small | default | register")] = "default",
+    seed: Annotated[int, typer.Option(help="Seed of the world.")] = config.DEFAULT_SEED,
+    fmt: Annotated[str, typer.Option("--format", help="parquet | csv")] = "parquet",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing raw/ and truth/.")] = False,
+    ingest: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Also build the DuckDB store.")] = True,
+) -> None:
+    """Generate the synthetic Nordic register world and write it as raw extracts."""
+    import time
+
+    from o4o_causal.synth import generate_world
+
+    try:
+        t0 = time.perf_counter()
+        world = generate_world(scale, seed=seed)
+        world.write(out, fmt=fmt, overwrite=overwrite)
+        typer.echo(f"{world!r}\nwrote {out / 'raw'} and {out / 'truth'} in {time.perf_counter() - t0:.1f} s")
+        if ingest:
+            from o4o_causal.registers import ingest as do_ingest
+
+            store = do_ingest(out / "raw", out / "store.duckdb", overwrite=True)
+            typer.echo(f"ingested into {store} ({time.perf_counter() - t0:.1f} s in all)")
+    except O4OError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("ingest")
+def ingest_cmd(
+    raw: Annotated[Path, typer.Argument(help="Folder of raw extracts (municipalities + NO/ SE/ DK/).")],
+    store: Annotated[Path, typer.Option(help="DuckDB file to create.")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing store.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Validate raw register extracts and build the harmonised DuckDB store."""
+    from o4o_causal.registers import ingest as do_ingest
+
+    try:
+        path = do_ingest(raw, store, overwrite=overwrite, progress=progress)
+    except O4OError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"store written: {path}")
 
 
 @app.command("kernel")

@@ -8,5 +8,13 @@ function returns it as a DataFrame (tested by number).
 from __future__ import annotations
 
 from o4o_causal.plotting.estimates import forest, forest_data
+from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
 
-__all__ = ["forest", "forest_data"]
+__all__ = [
+    "STATE_COLOURS",
+    "calibration_plot",
+    "chronogram",
+    "configuration_heatmap",
+    "forest",
+    "forest_data",
+]

@@ -10,6 +10,9 @@
         quick: {n_draws: 2000}
         full:  {n_draws: 200000}
 
+A third section, ``data``, names per profile the synthetic world the notebooks read
+by default (``{scale, seed, path}``); the runner creates it when missing.
+
 The runner adds ``profile`` and ``output_dir`` itself. Every resulting parameter must
 be declared in the notebook's ``parameters`` cell: papermill only warns about unknown
 names, the suite refuses them before anything runs.
@@ -27,7 +30,7 @@ import yaml
 from o4o_causal import config
 from o4o_causal.exceptions import SpecificationError, format_error
 
-_SECTIONS = ("defaults", "notebooks")
+_SECTIONS = ("defaults", "notebooks", "data")
 
 
 def _check_profile_block(block: Any, where: str, source: Path) -> dict[str, dict[str, Any]]:
@@ -74,6 +77,7 @@ class Profiles:
     source: Path
     defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     notebooks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def parameters(self, notebook: str, profile: str) -> dict[str, Any]:
         """Return profile parameters for ``notebook`` (defaults, then notebook entries)."""
@@ -144,8 +148,14 @@ def load_profiles(path: Path) -> Profiles:
                 fix="write 'notebooks: {00-overview: {quick: {...}}}'",
             )
         )
+    data = _check_profile_block(raw.get("data"), "data", path)
+    for profile, spec in data.items():
+        from o4o_causal.repro.data import check_spec
+
+        check_spec(spec, f"{path}: data.{profile}")
     return Profiles(
         source=path,
+        data=data,
         defaults=_check_profile_block(raw.get("defaults"), "defaults", path),
         notebooks={
             str(name): _check_profile_block(block, f"notebooks.{name}", path) for name, block in notebooks_raw.items()

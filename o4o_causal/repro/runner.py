@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from o4o_causal import _io, config
 from o4o_causal.repro import kernel, manifest, notebooks, profiles
+from o4o_causal.repro.data import ensure_synthetic
 from o4o_causal.repro.export import export_html
 from o4o_causal.repro.index import write_index
 from o4o_causal.repro.recording import RESULTS_ENV
@@ -271,6 +272,9 @@ def run(
 
     thread_env = kernel.thread_settings(threads)
     kernel.ensure_kernel()
+    data_info = None
+    if data_dir is None and profile in profs.data:
+        data_info = ensure_synthetic(root_path, profs.data[profile])
     run_dir = _new_run_dir(runs_root)
     plans = _plan(paths, profile, profs, run_dir, root_path, overrides)
     started, t0 = _now(), time.perf_counter()
@@ -295,6 +299,7 @@ def run(
         "packages": manifest.package_versions(),
         "kernel": {"name": config.KERNEL_NAME, "argv": kernel.kernel_spec()["argv"]},
         "threads": thread_env,
+        "synthetic_data": data_info,
         "seeds": {r.name: r.parameters.get("seed") for r in results},
         "notebooks": [
             {

@@ -259,6 +259,7 @@ def _write_into(world: World, tmp: Path, fmt: str) -> None:
     truth_dir.mkdir()
     for name, frame in world.truth.frames().items():
         _write_table(frame, truth_dir / f"{name}.parquet", "parquet")
+    _write_table(world.calibration(), truth_dir / "calibration.parquet", "parquet")
     meta = {
         "scale": world.scale,
         "seed": world.seed,
