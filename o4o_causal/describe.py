@@ -47,7 +47,7 @@ def cohort_sizes(persons: pd.DataFrame, *, min_count: int = config.DISCLOSURE.th
     _validate.require_columns(persons, ["cohort", "country"], "persons")
     table = persons.groupby(["cohort", "country"]).size().unstack("country")
     table = table[[c for c in formats.COUNTRIES if c in table.columns]]
-    return table.where(table >= min_count).astype("Float64")
+    return table.where(table >= min_count).astype("Int64")
 
 
 def state_distribution(
