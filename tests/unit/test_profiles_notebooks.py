@@ -36,11 +36,20 @@ def test_parameters_merge_defaults_then_notebook(tmp_path: Path) -> None:
         ({"default": {}}, "expected a mapping with sections"),
         ({"notebooks": {"nb": {"quick": [1, 2]}}}, "notebooks.nb.quick: expected a mapping of parameter"),
         ({"notebooks": ["nb"]}, "notebooks: expected a mapping"),
+        ({"data": {"quick": {"scale": "small"}}}, "data.quick: expected keys \\['path', 'scale', 'seed'\\]"),
     ],
 )
 def test_bad_profiles_files_are_refused(tmp_path: Path, content: object, match: str) -> None:
     with pytest.raises(SpecificationError, match=match):
         profiles.load_profiles(_write(tmp_path / "p.yaml", content))
+
+
+def test_data_section_names_the_synthetic_world(tmp_path: Path) -> None:
+    spec = {"scale": "small", "seed": 1, "path": "data/x"}
+    prof = profiles.load_profiles(_write(tmp_path / "p.yaml", {"data": {"quick": spec}}))
+    assert prof.data == {"quick": spec}
+    project = profiles.load_profiles(REPO_ROOT / config.PROFILES_FILE)
+    assert project.data["quick"]["scale"] == "small" and project.data["full"]["scale"] == "default"
 
 
 def test_missing_profiles_file_and_unknown_profile(tmp_path: Path) -> None:
