@@ -14,17 +14,8 @@ from o4o_causal import _validate, config
 from o4o_causal.exceptions import DataError, format_error
 from o4o_causal.registers import formats
 
-CONDITIONS: tuple[str, ...] = (
-    "co_location",
-    "joint_case_management",
-    "shared_it",
-    "early_intervention",
-    "health_employment_integration",
-    "broad_collaboration",
-    "holistic_health",
-    "coordination_association",
-    "rehabilitation_team",
-)
+#: Integration conditions plus the country-specific organisational features.
+CONDITIONS: tuple[str, ...] = (*formats.INTEGRATION_CONDITIONS, "coordination_association", "rehabilitation_team")
 
 
 def configuration_shares(municipalities: pd.DataFrame) -> pd.DataFrame:

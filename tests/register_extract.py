@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from o4o_causal.registers import formats
+
 Tables = dict[str, pd.DataFrame]
 
 
@@ -81,18 +83,7 @@ def _municipalities() -> pd.DataFrame:
             "unemployment_rate": np.linspace(0.03, 0.07, n),
             "nonwestern_share": np.linspace(0.1, 0.2, n),
             "service_resources": np.linspace(-1.0, 1.0, n),
-            **{
-                c: np.array([1, 0, 1, 0, 1], dtype=np.int64)
-                for c in (
-                    "co_location",
-                    "joint_case_management",
-                    "shared_it",
-                    "early_intervention",
-                    "health_employment_integration",
-                    "broad_collaboration",
-                    "holistic_health",
-                )
-            },
+            **{c: np.array([1, 0, 1, 0, 1], dtype=np.int64) for c in formats.INTEGRATION_CONDITIONS},
             "caseload": np.linspace(40.0, 80.0, n),
             "coordination_association": np.array([0, 0, 1, 1, 0], dtype=np.int64),
             "rehabilitation_team": np.array([0, 0, 0, 0, 1], dtype=np.int64),

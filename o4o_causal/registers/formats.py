@@ -268,6 +268,17 @@ MUNICIPALITY_COLUMNS: Final[dict[str, str]] = {
     "asss_city": "int",  # one of the ten large Norwegian cities of the policy study
 }
 
+#: The measurable service-integration conditions (0/1 per municipality), in display order.
+INTEGRATION_CONDITIONS: Final[tuple[str, ...]] = (
+    "co_location",
+    "joint_case_management",
+    "shared_it",
+    "early_intervention",
+    "health_employment_integration",
+    "broad_collaboration",
+    "holistic_health",
+)
+
 #: Cohorts an extract population may list.
 COHORTS: Final[tuple[str, ...]] = ("core", "waa", "social_assistance", "neet")
 

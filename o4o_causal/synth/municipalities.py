@@ -154,17 +154,3 @@ def generate_municipalities(rng: np.random.Generator) -> pd.DataFrame:
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     return out[list(formats.MUNICIPALITY_COLUMNS)]
-
-
-def integration_index(municipalities: pd.DataFrame) -> pd.Series:
-    """Share of the seven integration conditions present (0..1), per municipality."""
-    cols = [
-        "co_location",
-        "joint_case_management",
-        "shared_it",
-        "early_intervention",
-        "health_employment_integration",
-        "broad_collaboration",
-        "holistic_health",
-    ]
-    return municipalities[cols].mean(axis=1)
