@@ -7,7 +7,9 @@ function returns it as a DataFrame (tested by number).
 
 from __future__ import annotations
 
+from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot
 from o4o_causal.plotting.estimates import forest, forest_data
+from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
 from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
 
 __all__ = [
@@ -15,6 +17,11 @@ __all__ = [
     "calibration_plot",
     "chronogram",
     "configuration_heatmap",
+    "dag_layout",
+    "draw_dag",
     "forest",
     "forest_data",
+    "overlap_plot",
+    "sensitivity_contour",
+    "sensitivity_contour_data",
 ]

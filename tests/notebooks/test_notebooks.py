@@ -32,3 +32,13 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert isinstance(trial, dict)
         assert trial["ci_low"] <= synth.IPS_TREATED_RATE - synth.IPS_CONTROL_RATE <= trial["ci_high"]
         assert results["max_threads_in_pools"] == config.DEFAULT_THREADS
+    if name == "01-dag-identification":
+        truth = results["true_ate"]
+        assert isinstance(truth, float)
+        for method in ("regression", "ipw"):
+            est = results[f"ate_{method}"]
+            assert isinstance(est, dict) and est["ci_low"] <= truth <= est["ci_high"], (method, est, truth)
+        person_only = results["ate_regression_person_level_only"]
+        assert isinstance(person_only, dict) and person_only["ci_low"] > truth  # municipality level left out
+        nhefs = results["nhefs_ipw"]
+        assert isinstance(nhefs, dict) and abs(nhefs["value"] - datasets.PUBLISHED["nhefs", "ipw"]["value"]) < 0.1

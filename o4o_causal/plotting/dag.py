@@ -1,0 +1,76 @@
+"""Drawing DAGs and overlap diagnostics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+from matplotlib.axes import Axes
+
+if TYPE_CHECKING:
+    from o4o_causal.dag.graph import CausalDAG
+    from o4o_causal.dag.overlap import OverlapResult
+
+_LEVEL_COLOURS = {"person": "#dbe9f6", "municipality": "#fde0c5", "country": "#e5d8bd"}
+
+
+def dag_layout(dag: CausalDAG) -> dict[str, tuple[float, float]]:
+    """Layered left-to-right layout: topological generations as columns."""
+    pos: dict[str, tuple[float, float]] = {}
+    for x, layer in enumerate(nx.topological_generations(dag.graph)):
+        ordered = sorted(layer, key=lambda n: (dag.level(n), n))
+        for k, node in enumerate(ordered):
+            pos[node] = (float(x), float(k - (len(ordered) - 1) / 2))
+    return pos
+
+
+def draw_dag(
+    dag: CausalDAG, *, treatment: str | None = None, outcome: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Draw a DAG: colour by level, dashed grey outline for latent nodes, treatment/outcome bold."""
+    pos = dag_layout(dag)
+    if ax is None:
+        width = 2.2 * (1 + max(x for x, _ in pos.values()))
+        height = 0.7 * (1 + max(abs(y) for _, y in pos.values()) * 2)
+        _, ax = plt.subplots(figsize=(max(width, 6), max(height, 3)))
+    nx.draw_networkx_edges(dag.graph, pos, ax=ax, arrowsize=12, edge_color="#777777", node_size=1800, width=0.8)
+    for node in dag.nodes:
+        observed = dag.is_observed(node)
+        key = node in (treatment, outcome)
+        ax.text(
+            *pos[node],
+            dag.graph.nodes[node].get("label", node).replace(" ", "\n", 1),
+            ha="center",
+            va="center",
+            fontsize=7,
+            fontweight="bold" if key else "normal",
+            bbox={
+                "boxstyle": "round,pad=0.35",
+                "facecolor": "#ffffff"
+                if not observed
+                else ("#c7e9c0" if key else _LEVEL_COLOURS.get(dag.level(node), "#eeeeee")),
+                "edgecolor": "#999999" if not observed else "#333333",
+                "linestyle": "--" if not observed else "-",
+            },
+        )
+    ax.set_axis_off()
+    ax.margins(0.08)
+    return ax
+
+
+def overlap_plot(result: OverlapResult, *, bins: int = 20, ax: Axes | None = None) -> Axes:
+    """Mirrored histogram of propensity scores (treated up, untreated down); binned counts only."""
+    data = result.histogram_data(bins)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.2))
+    centres = (data["bin_low"] + data["bin_high"]) / 2
+    width = float(np.diff(data["bin_low"]).mean()) * 0.95
+    ax.bar(centres, data["treated"], width=width, color="#1f4e79", label="treated")
+    ax.bar(centres, -data["untreated"], width=width, color="#9db4cf", label="untreated")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("propensity score")
+    ax.set_ylabel("persons (untreated below)")
+    ax.legend(frameon=False)
+    return ax
