@@ -7,7 +7,7 @@ function returns it as a DataFrame (tested by number).
 
 from __future__ import annotations
 
-from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot
+from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot, to_graphviz
 from o4o_causal.plotting.estimates import forest, forest_data
 from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
 from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
@@ -24,4 +24,5 @@ __all__ = [
     "overlap_plot",
     "sensitivity_contour",
     "sensitivity_contour_data",
+    "to_graphviz",
 ]

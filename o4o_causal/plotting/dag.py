@@ -26,10 +26,37 @@ def dag_layout(dag: CausalDAG) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def to_graphviz(dag: CausalDAG, *, treatment: str | None = None, outcome: str | None = None) -> str:
+    """Return DOT source styled like :func:`draw_dag` (for rendering with graphviz)."""
+    lines = ["digraph {", '  rankdir=LR; node [shape=box, style="rounded,filled", fontsize=10];']
+    for node in dag.nodes:
+        observed = dag.is_observed(node)
+        key = node in (treatment, outcome)
+        fill = "#ffffff" if not observed else ("#c7e9c0" if key else _LEVEL_COLOURS.get(dag.level(node), "#eeeeee"))
+        style = "rounded,filled,dashed" if not observed else ("rounded,filled,bold" if key else "rounded,filled")
+        label = dag.graph.nodes[node].get("label", node)
+        lines.append(f'  "{node}" [label="{label}", fillcolor="{fill}", style="{style}"];')
+    lines += [f'  "{a}" -> "{b}";' for a, b in dag.graph.edges]
+    return "\n".join([*lines, "}"])
+
+
 def draw_dag(
-    dag: CausalDAG, *, treatment: str | None = None, outcome: str | None = None, ax: Axes | None = None
+    dag: CausalDAG,
+    *,
+    treatment: str | None = None,
+    outcome: str | None = None,
+    engine: str = "auto",
+    ax: Axes | None = None,
 ) -> Axes:
-    """Draw a DAG: colour by level, dashed grey outline for latent nodes, treatment/outcome bold."""
+    """Draw a DAG: colour by level, dashed grey outline for latent nodes, treatment/outcome bold.
+
+    ``engine="auto"`` uses graphviz when its ``dot`` program is installed, otherwise a
+    layered networkx/matplotlib drawing (``engine="networkx"`` forces the latter).
+    """
+    import shutil
+
+    if engine == "graphviz" or (engine == "auto" and shutil.which("dot")):
+        return _draw_graphviz(dag, treatment, outcome, ax)
     pos = dag_layout(dag)
     if ax is None:
         width = 2.2 * (1 + max(x for x, _ in pos.values()))
@@ -57,6 +84,21 @@ def draw_dag(
         )
     ax.set_axis_off()
     ax.margins(0.08)
+    return ax
+
+
+def _draw_graphviz(dag: CausalDAG, treatment: str | None, outcome: str | None, ax: Axes | None) -> Axes:
+    import io
+
+    import graphviz
+    import matplotlib.image as mpimg
+
+    png = graphviz.Source(to_graphviz(dag, treatment=treatment, outcome=outcome)).pipe(format="png")
+    image = mpimg.imread(io.BytesIO(png), format="png")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(image.shape[1] / 100, image.shape[0] / 100))
+    ax.imshow(image)
+    ax.set_axis_off()
     return ax
 
 

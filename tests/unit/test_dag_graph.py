@@ -21,6 +21,11 @@ def test_dag_files_parse_and_core_identifies_with_municipality_level() -> None:
     assert "motivation" in core.unobserved and core.level("service_resources") == "municipality"
     nhefs = dags["nhefs-smoking-weight"]
     assert nhefs.columns("education") == ["education_2", "education_3", "education_4", "education_5"]
+    # one DAG per question of the programme, each saying what it identifies
+    assert {"waa-trajectories", "social-assistance-reform", "neet-services"} <= set(dags)
+    assert not dags["waa-trajectories"].identify("waa_measure", "employed_48", fixed_effects=True).identified
+    assert dags["social-assistance-reform"].identify("reform", "employed").backdoor == ("bergen", "post")
+    assert dags["neet-services"].identify("early_intervention", "neet").backdoor == ("service_resources",)
 
 
 def test_frontdoor_and_instrument_found_backdoor_not() -> None:
@@ -99,3 +104,25 @@ def test_implications_are_tested_and_can_be_rejected() -> None:
     assert table["holds"].all()
     violated = pd.DataFrame({"a": a, "b": b, "c": c + 0.5 * a})  # a -> c edge missing from the DAG
     assert not dag.test_implications(violated)["holds"].any()
+
+
+def test_drawing_with_networkx_and_graphviz() -> None:
+    import shutil
+
+    import matplotlib.pyplot as plt
+
+    from o4o_causal import plotting
+
+    dag = CausalDAG.from_file(REPO_ROOT / "dags" / "core-integrated-followup.dot")
+    ax = plotting.draw_dag(dag, treatment="treated", outcome="employed_24", engine="networkx")
+    assert len(ax.texts) == len(dag.nodes)
+    latent = [t for t in ax.texts if t.get_bbox_patch().get_linestyle() == "--"]
+    assert len(latent) == len(dag.unobserved)
+    dot = plotting.to_graphviz(dag, treatment="treated")
+    assert (
+        '"motivation" [label="motivation / work capacity", fillcolor="#ffffff", style="rounded,filled,dashed"]' in dot
+    )
+    if shutil.which("dot"):
+        ax = plotting.draw_dag(dag, engine="graphviz")
+        assert ax.images
+    plt.close("all")
