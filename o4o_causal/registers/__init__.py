@@ -12,7 +12,9 @@ Heavy modules (duckdb, pandas, pandera) load on first use of these names, so imp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from o4o_causal._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from o4o_causal.registers.ingestion import ingest
@@ -25,12 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'o4o_causal.registers' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["RegisterStore", "ingest", "open_store"]

@@ -8,8 +8,9 @@ can pin thread pools before numpy is loaded.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from o4o_causal._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from o4o_causal.repro.export import export_html
@@ -27,10 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'o4o_causal.repro' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["NotebookRun", "RunResult", "export_html", "record", "recorded", "run", "timing_table"]
