@@ -7,11 +7,10 @@ covariance with cluster sums of influence functions for regression, IPW and DML,
 cluster bootstrap for matching. When ``fixed_effects`` names the municipality column,
 latent municipality-level confounders in the DAG are absorbed: regression gets
 municipality fixed effects, the propensity and outcome models of IPW/matching/DML get
-cluster means of the adjustment columns and leave-one-out cluster shares treated
-(Mundlak device; DML's outcome models also the leave-one-out cluster mean outcome).
-Regression and DML then remove latent municipality confounding; for IPW and matching a
-Mundlak propensity only reduces it when municipalities are small -- prefer regression
-or DML when the DAG needs fixed effects.
+cluster means of the adjustment columns and the cluster share treated (Mundlak
+device). Regression removes latent municipality confounding; for IPW, matching and DML
+the Mundlak features only reduce it -- prefer regression when the DAG needs fixed
+effects.
 
 The result is a :class:`DagEstimate`: the shared :class:`~o4o_causal.results.Estimate`
 plus the :class:`EffectSpec` needed to re-run it (refutations re-estimate on modified
@@ -92,7 +91,7 @@ def estimate_with_spec(data: pd.DataFrame, spec: EffectSpec) -> DagEstimate:
         raise SpecificationError(
             format_error(what="method", expected=f"one of {list(METHODS)}", found=repr(spec.method), fix="choose one")
         )
-    frame, run_spec = _encode_categories(_check_data(data, spec), spec)
+    frame, run_spec = encode_categories(_check_data(data, spec), spec)
     value, se, n = getattr(methods, spec.method)(frame, run_spec)
     base = Estimate.from_normal(value, se, n=n, method=_label(spec), ci_level=spec.ci_level, estimand="ATE")
     return DagEstimate(
@@ -108,7 +107,7 @@ def estimate_with_spec(data: pd.DataFrame, spec: EffectSpec) -> DagEstimate:
     )
 
 
-def _encode_categories(frame: pd.DataFrame, spec: EffectSpec) -> tuple[pd.DataFrame, EffectSpec]:
+def encode_categories(frame: pd.DataFrame, spec: EffectSpec) -> tuple[pd.DataFrame, EffectSpec]:
     """Expand text/categorical adjustment columns into 0/1 dummies (first level dropped)."""
     categorical = [c for c in spec.adjustment if not pd.api.types.is_numeric_dtype(frame[c])]
     if not categorical:

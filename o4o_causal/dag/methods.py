@@ -33,12 +33,13 @@ def if_se(influence: np.ndarray, clusters: np.ndarray | None) -> float:
     return float(np.sqrt(g / max(g - 1, 1) * np.sum(sums**2)) / n)
 
 
-def _features(frame: pd.DataFrame, spec: EffectSpec, *, outcome_model: bool = False) -> np.ndarray:
+def _features(frame: pd.DataFrame, spec: EffectSpec) -> np.ndarray:
     """Return the adjustment columns, plus cluster-mean (Mundlak) features under fixed effects.
 
     Cluster means are added for columns that vary within clusters (a municipality-level
-    column equals its own mean), plus the leave-one-out cluster share treated; outcome
-    models also get the leave-one-out cluster mean outcome (a proxy of the cluster effect).
+    column equals its own mean), plus the cluster share treated (the same value for every
+    member: a leave-one-out share would reveal each unit's own treatment). Outcome means
+    are never used as features (target leakage).
     """
     x = frame[list(spec.adjustment)].to_numpy(dtype=float) if spec.adjustment else np.empty((len(frame), 0))
     if not spec.fixed_effects:
@@ -50,11 +51,8 @@ def _features(frame: pd.DataFrame, spec: EffectSpec, *, outcome_model: bool = Fa
         mean = np.bincount(codes, weights=x[:, j])[codes] / size[codes]
         if not np.allclose(mean, x[:, j]):
             extra.append(mean)
-    for col in (spec.treatment, spec.outcome) if outcome_model else (spec.treatment,):  # leave-one-out means
-        v = frame[col].to_numpy(dtype=float)
-        total = np.bincount(codes, weights=v)[codes]
-        denom = np.maximum(size[codes] - 1, 1)
-        extra.append((total - v) / denom)
+    d = frame[spec.treatment].to_numpy(dtype=float)
+    extra.append(np.bincount(codes, weights=d)[codes] / size[codes])
     return np.column_stack([x, *extra])
 
 
@@ -81,7 +79,11 @@ def regression(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int
     """Outcome regression with treatment x centred-covariate interactions (g-computation).
 
     ``Y ~ D + X + D (X - mean X)``: the coefficient of D is the ATE. Fixed effects are
-    absorbed and standard errors clustered with pyfixest.
+    absorbed and standard errors clustered with pyfixest. The standard error adds the
+    uncertainty of the covariate means, ``delta' (X_i - mean X)`` with ``delta`` the
+    interaction coefficients (Imbens & Wooldridge 2009), summed within clusters. With
+    fixed effects and effects that differ by municipality, the estimand is a
+    within-municipality variance-weighted average, not exactly the ATE.
     """
     import pyfixest as pf
 
@@ -103,7 +105,14 @@ def regression(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int
         data["cl"] = pd.factorize(frame[spec.cluster])[0]
     vcov: str | dict[str, str] = {"CRV1": "cl"} if spec.cluster else "hetero"
     fit = pf.feols(formula, data=pd.DataFrame(data), vcov=vcov)
-    return float(fit.coef()["d"]), float(fit.se()["d"]), len(frame)
+    coef = fit.coef()
+    shift = np.zeros(len(frame))
+    for j, col in enumerate(spec.adjustment):
+        if f"dx{j}" in coef.index:
+            x = frame[col].to_numpy(dtype=float)
+            shift += float(coef[f"dx{j}"]) * (x - x.mean())
+    extra = if_se(shift, _clusters(frame, spec))
+    return float(coef["d"]), float(np.hypot(float(fit.se()["d"]), extra)), len(frame)
 
 
 def ipw(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int]:
@@ -153,18 +162,30 @@ def matching(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int]:
     """Nearest-neighbour matching on the propensity score (ATE, with replacement).
 
     Every unit's missing potential outcome is the mean outcome of its ``n_neighbors``
-    (default 1) nearest units of the other arm. Variance in the spirit of Abadie &
-    Imbens (2006): the estimator is a weighted sum of outcomes with weights
-    ``(2W - 1)(1 + K/M)/n`` (K = times used as a match); residuals come from matching
-    within the same arm; the heterogeneity term is added; both summed within clusters.
-    Propensity estimation is ignored (conservative for the ATE, Abadie & Imbens 2016).
+    (default 1) nearest units of the other arm; ties in the score are broken at random
+    (seeded). Variance of Abadie & Imbens (2006): ``n^-2 sum (tau_i - tau)^2`` (summed
+    within clusters) ``+ n^-2 sum [(K/M)^2 + (2M-1)/M K/M] sigma_i^2`` with K the times a
+    unit is used as a match and sigma_i^2 from matching within the same arm. Propensity
+    estimation is ignored (conservative for the ATE, Abadie & Imbens 2016).
     """
     m = int(spec.options.get("n_neighbors", 1))
     e_all, _ = propensity(frame, spec)
     keep = _trim_mask(e_all, spec)
-    e = e_all[keep]
+    # ties in the score (discrete covariates) are broken at random, seeded
+    jitter = np.random.default_rng(spec.seed).uniform(-1e-9, 1e-9, int(keep.sum()))
+    e = e_all[keep] + jitter
     d = frame[spec.treatment].to_numpy()[keep] == 1
     y = frame[spec.outcome].to_numpy(dtype=float)[keep]
+    for arm, label in ((True, "treated"), (False, "untreated")):
+        if int((d == arm).sum()) < max(m, 2):
+            raise DataError(
+                format_error(
+                    what=f"{label} arm for matching",
+                    expected=f"at least {max(m, 2)} units (n_neighbors={m})",
+                    found=f"{int((d == arm).sum())}",
+                    fix="use another method or more data",
+                )
+            )
     imputed = np.empty(e.size)
     used = np.zeros(e.size)
     resid = np.empty(e.size)
@@ -177,15 +198,18 @@ def matching(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int]:
         np.add.at(used, idx.ravel(), 1.0)
         same = np.flatnonzero(d == arm)
         same_sorted = same[np.argsort(e[same], kind="stable")]
-        neighbour = same_sorted[_nearest(e[same_sorted], e[same], 2)[:, 1]]
+        pair = same_sorted[_nearest(e[same_sorted], e[same], 2)]
+        neighbour = np.where(pair[:, 0] == same, pair[:, 1], pair[:, 0])  # never the unit itself
         resid[same] = (y[same] - y[neighbour]) / np.sqrt(2.0)
     tau_i = np.where(d, y - imputed, imputed - y)
     ate = float(tau_i.mean())
     n = e.size
-    weight = np.where(d, 1.0, -1.0) * (1.0 + used / m)
     clusters = _clusters(frame, spec)
     cl = None if clusters is None else clusters[keep]
-    var = if_se(weight * resid, cl) ** 2 + if_se(tau_i - ate, cl) ** 2
+    # Abadie & Imbens (2006): heterogeneity term (clustered) + matching-noise term
+    k = used / m
+    noise = np.sum((k**2 + (2 * m - 1) / m * k) * resid**2) / n**2
+    var = if_se(tau_i - ate, cl) ** 2 + noise
     return ate, float(np.sqrt(var)), n
 
 
@@ -219,9 +243,8 @@ def dml(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int]:
     from sklearn.model_selection import GroupKFold, KFold
 
     x = _features(frame, spec)
-    xy = _features(frame, spec, outcome_model=True)
     if x.shape[1] == 0:
-        x = xy = np.zeros((len(frame), 1))
+        x = np.zeros((len(frame), 1))
     d = frame[spec.treatment].to_numpy(dtype=int)
     y = frame[spec.outcome].to_numpy(dtype=float)
     folds = int(spec.options.get("folds", 5))
@@ -245,8 +268,8 @@ def dml(frame: pd.DataFrame, spec: EffectSpec) -> tuple[float, float, int]:
         m[test] = prop.predict_proba(x[test])[:, 1]
         for arm, target in ((1, g1), (0, g0)):
             rows = train[d[train] == arm]
-            model = _lgbm("regressor", seed + arm + 1, spec.options).fit(xy[rows], y[rows])  # type: ignore[attr-defined]
-            target[test] = model.predict(xy[test])
+            model = _lgbm("regressor", seed + arm + 1, spec.options).fit(x[rows], y[rows])  # type: ignore[attr-defined]
+            target[test] = model.predict(x[test])
     m = np.clip(m, 0.01, 0.99)
     keep = _trim_mask(m, spec)
     score = g1 - g0 + d * (y - g1) / m - (1 - d) * (y - g0) / (1 - m)

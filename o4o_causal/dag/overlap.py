@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from o4o_causal.dag.estimate import DagEstimate
+from o4o_causal.dag.estimate import DagEstimate, encode_categories
 from o4o_causal.dag.methods import propensity
 from o4o_causal.exceptions import SpecificationError, format_error
 
@@ -67,5 +67,6 @@ def overlap_diagnostics(data: pd.DataFrame, estimate: DagEstimate, *, trim: floa
         raise SpecificationError(
             format_error(what="estimate", expected="a DagEstimate", found="no spec", fix="use estimate_effect")
         )
-    e, _ = propensity(data, estimate.spec)
+    frame, spec = encode_categories(data, estimate.spec)
+    e, _ = propensity(frame, spec)
     return OverlapResult(propensity=e, treated=data[estimate.spec.treatment].to_numpy(dtype=int), trim=trim)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal import _validate
-from o4o_causal.dag.estimate import EffectSpec, respec
+from o4o_causal.dag.estimate import EffectSpec, encode_categories, respec
 from o4o_causal.dag.evalue import EValue, e_value, e_value_rr
 from o4o_causal.dag.ovb import (
     FloatArray,
@@ -299,6 +299,14 @@ def sensitivity_analysis(
     _validate.require_columns(frame, columns)
     _validate.require_no_missing(frame, columns)
     level = 1.0 - spec.ci_level if alpha is None else alpha
+    categorical = [c for c in spec.adjustment if not pd.api.types.is_numeric_dtype(frame[c])]
+    frame, spec = encode_categories(frame, spec)
+    if categorical and benchmark_covariates is not None and not isinstance(benchmark_covariates, Mapping):
+        # a text benchmark column becomes the group of its dummies
+        benchmark_covariates = {
+            name: [c for c in spec.adjustment if c.startswith(f"{name}_")] if name in categorical else [name]
+            for name in benchmark_covariates
+        }
     fit = _linear_fit(frame, spec, benchmark_covariates)
     return SensitivityResult(
         treatment=spec.treatment,

@@ -126,3 +126,25 @@ def test_drawing_with_networkx_and_graphviz() -> None:
         ax = plotting.draw_dag(dag, engine="graphviz")
         assert ax.images
     plt.close("all")
+
+
+def test_matching_with_ties_and_small_arms_and_sensitivity_with_text_confounder() -> None:
+    from o4o_causal.dag import sensitivity_analysis
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = rng.integers(0, 3, n)  # discrete covariate: many exact ties in the propensity score
+    region = rng.choice(["a", "b", "c"], n)
+    d = rng.binomial(1, 0.3 + 0.15 * x)
+    y = 1.0 * d + 0.5 * x + (region == "b") + rng.normal(size=n)
+    frame = pd.DataFrame({"D": d, "X": x, "R": region, "Y": y})
+    dag = CausalDAG.from_dot("digraph { X -> D; X -> Y; R -> D; R -> Y; D -> Y; }")
+    est = estimate_effect(frame, dag, treatment="D", outcome="Y", method="matching")
+    assert est.covers(1.0) and est.se < 0.1, est
+    sens = sensitivity_analysis(
+        frame, estimate_effect(frame, dag, treatment="D", outcome="Y"), benchmark_covariates=["R"]
+    )
+    assert "adjusted estimate, 1x R" in sens.summary()["statistic"].tolist()
+    tiny = frame.iloc[:40].assign(D=[1] + [0] * 39)
+    with pytest.raises(DataError, match="treated arm for matching: expected at least 2 units"):
+        estimate_effect(tiny, dag, treatment="D", outcome="Y", method="matching")
