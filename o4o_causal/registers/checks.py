@@ -80,7 +80,12 @@ def _attribute_rules(country: str, table: Table) -> list[Rule]:
             "fill in the municipality of residence (or drop the person from the extract)",
         ),
         in_set("sex", sexes, "known sex code", "recode sex to the codes of formats.COLUMNS"),
-        in_set("background", (1, 2, 3), "known background code", "recode to 1 native, 2 western, 3 non-western"),
+        in_set(
+            "background",
+            tuple(formats.BACKGROUND_CODES),
+            "known background code",
+            "recode to 1 native, 2 western, 3 non-western",
+        ),
         in_set("health_problem", (0, 1), "binary health flag", "recode health to 0/1"),
         Rule("n_children", "non-negative count", "n_children >= 0", "t.n_children < 0", "correct the counts"),
         Rule(

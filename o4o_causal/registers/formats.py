@@ -291,6 +291,10 @@ PERSON_ID_SEPARATOR: Final[str] = ":"
 # --------------------------------------------------------------------------------------
 #: Education bands from national level codes: (max level counted "low", max "medium").
 EDUCATION_BANDS: Final[dict[str, tuple[int, int]]] = {"NO": (2, 5), "DK": (2, 4), "SE": (2, 4)}
+#: Range of the national education level codes (NO NUS 0-8, DK ISCED 0-8, SE SUN 1-7).
+EDUCATION_LEVELS: Final[dict[str, tuple[int, int]]] = {"NO": (0, 8), "DK": (0, 8), "SE": (1, 7)}
+#: Background codes of the native files (NO landbakgrunn, DK herkomst, SE fodelseland_grp).
+BACKGROUND_CODES: Final[dict[int, str]] = {1: "native", 2: "western", 3: "nonwestern"}
 
 #: ``persons``: one row per person, sorted by person_id.
 PERSONS_COLUMNS: Final[dict[str, str]] = {

@@ -54,7 +54,11 @@ STORE = "store"
 PANEL_CHUNK_ROWS = 4_000_000
 
 _PRIO = {s: i for i, s in enumerate(formats.STATES)}
-_BACKGROUND = "CASE x.background WHEN 1 THEN 'native' WHEN 2 THEN 'western' WHEN 3 THEN 'nonwestern' END"
+_BACKGROUND = (
+    "CASE x.background "
+    + " ".join(f"WHEN {code} THEN '{label}'" for code, label in formats.BACKGROUND_CODES.items())
+    + " END"
+)
 
 
 def mi_date(expr: str) -> str:

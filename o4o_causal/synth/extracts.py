@@ -34,12 +34,14 @@ if TYPE_CHECKING:
     from o4o_causal.synth.world import World
 
 FORMATS = ("parquet", "csv")
-_EDU_LEVELS = {
-    "NO": {"low": (0, 2), "medium": (3, 5), "high": (6, 8)},
-    "DK": {"low": (0, 2), "medium": (3, 4), "high": (5, 8)},
-}
-_EDU_LEVELS["SE"] = {"low": (1, 2), "medium": (3, 4), "high": (5, 7)}
-_BACKGROUND = {"native": 1, "western": 2, "nonwestern": 3}
+_BACKGROUND = {label: code for code, label in formats.BACKGROUND_CODES.items()}
+
+
+def _education_ranges(country: str) -> dict[str, tuple[int, int]]:
+    """Level codes of each band (inverse of formats.EDUCATION_BANDS within EDUCATION_LEVELS)."""
+    first, last = formats.EDUCATION_LEVELS[country]
+    low, medium = formats.EDUCATION_BANDS[country]
+    return {"low": (first, low), "medium": (low + 1, medium), "high": (medium + 1, last)}
 
 
 def _day_in_month(rng: np.random.Generator, months: np.ndarray, lo: int = 1, hi: int | None = None) -> np.ndarray:
@@ -69,8 +71,9 @@ def _population(country: str, blocks: list[CohortBlock], ids: list[np.ndarray]) 
 
 
 def _education_level(rng: np.random.Generator, country: str, band: pd.Series) -> np.ndarray:
-    lo = band.map({k: v[0] for k, v in _EDU_LEVELS[country].items()}).to_numpy()
-    hi = band.map({k: v[1] for k, v in _EDU_LEVELS[country].items()}).to_numpy()
+    ranges = _education_ranges(country)
+    lo = band.map({k: v[0] for k, v in ranges.items()}).to_numpy()
+    hi = band.map({k: v[1] for k, v in ranges.items()}).to_numpy()
     return (lo + rng.integers(0, 1 << 30, lo.size) % (hi - lo + 1)).astype(np.int64)
 
 
