@@ -65,6 +65,10 @@ class CohortBlock:
         """Window length in months."""
         return int(self.benefit.shape[1])
 
+    def states(self) -> np.ndarray:
+        """Harmonised state codes (n x T, -1 after exit) by :func:`final_states`."""
+        return final_states(self.benefit, self.earnings, formats.LOW_PAY_THRESHOLD[self.country])
+
 
 def final_states(benefit: np.ndarray, earnings: np.ndarray, threshold: float) -> np.ndarray:
     """Combine benefit states and earnings into harmonised states (numpy reference).

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.registers import formats
-from o4o_causal.synth._common import STATE_CODE, CohortBlock, final_states
+from o4o_causal.synth._common import STATE_CODE, CohortBlock
 from o4o_causal.synth.municipalities import BERGEN_ID
 
 if TYPE_CHECKING:
@@ -18,16 +18,12 @@ S = STATE_CODE
 _EMPLOYED = [S["EMP"], S["EMP_LOW"]]
 
 
-def _states(block: CohortBlock) -> np.ndarray:
-    return final_states(block.benefit, block.earnings, formats.LOW_PAY_THRESHOLD[block.country])
-
-
 def _block(world: World, country: str, cohort: str) -> CohortBlock:
     return next(b for b in world.blocks if b.country == country and b.cohort == cohort)
 
 
 def _waa_rows(world: World) -> list[tuple[str, float, float, float, float, str]]:
-    st = _states(_block(world, "NO", "waa"))
+    st = _block(world, "NO", "waa").states()
     on_waa = np.isin(st, [S["WAA"], S["WAA_M"]])
     return [
         (
@@ -59,7 +55,7 @@ def _waa_rows(world: World) -> list[tuple[str, float, float, float, float, str]]
 
 def _sa_rows(world: World) -> list[tuple[str, float, float, float, float, str]]:
     block = _block(world, "NO", "social_assistance")
-    st = _states(block)
+    st = block.states()
     alive, on_sa = st >= 0, st == S["SA"]
     year = np.arange(block.months) // 12
     in_2019 = on_sa[:, year == 3]
@@ -105,7 +101,7 @@ def _sa_rows(world: World) -> list[tuple[str, float, float, float, float, str]]:
 
 def _neet_rows(world: World) -> list[tuple[str, float, float, float, float, str]]:
     block = _block(world, "NO", "neet")
-    st = _states(block)
+    st = block.states()
     november = st[:, [10 + 12 * y for y in range(block.months // 12)]]
     age = (2019 - block.persons["birth_year"].to_numpy())[:, None] + np.arange(november.shape[1])[None, :]
     keep = (november >= 0) & (age <= 29)

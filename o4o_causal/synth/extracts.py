@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from o4o_causal import __version__
 from o4o_causal.exceptions import DataError, SpecificationError, format_error
 from o4o_causal.registers import formats
-from o4o_causal.synth._common import STATE_CODE, CohortBlock, final_states, yyyymm
+from o4o_causal.synth._common import STATE_CODE, CohortBlock, yyyymm
 from o4o_causal.synth.dream import dream_table
 from o4o_causal.synth.spells import spell_table
 
@@ -154,7 +154,7 @@ def _november_employment(blocks: list[CohortBlock]) -> dict[int, np.ndarray]:
     out: dict[int, list[np.ndarray]] = {}
     years = range(2008, 2025)
     for block in blocks:
-        states = final_states(block.benefit, block.earnings, formats.LOW_PAY_THRESHOLD[block.country])
+        states = block.states()
         for year in years:
             rel = (year - 2000) * 12 + 10 - block.window_start
             ok = (rel >= 0) & (rel < block.months)

@@ -14,7 +14,7 @@ import pandas as pd
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.registers import formats
 from o4o_causal.synth import core, neet, social_assistance, waa
-from o4o_causal.synth._common import CohortBlock, final_states, month_start
+from o4o_causal.synth._common import CohortBlock, month_start
 from o4o_causal.synth.municipalities import generate_municipalities
 
 #: Persons per scale. ``core``/``waa``: persons per country; ``sa_fraction``: sampling
@@ -126,7 +126,7 @@ class World:
         """Harmonised person-month ``panel`` (formats.PANEL_COLUMNS), sorted by person and month."""
         frames = []
         for i, block in enumerate(self.blocks):
-            states = final_states(block.benefit, block.earnings, formats.LOW_PAY_THRESHOLD[block.country])
+            states = block.states()
             rows, cols = np.nonzero(states >= 0)
             frames.append(
                 pd.DataFrame(
