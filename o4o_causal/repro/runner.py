@@ -119,25 +119,24 @@ class _Plan:
     parameters: dict[str, Any]
     folder: Path
 
+    def placed(self, run_dir: Path, root: Path) -> _Plan:
+        """Return the plan with its folder and ``output_dir`` inside ``run_dir``."""
+        folder = run_dir / self.path.stem
+        output_dir = manifest.display_path(folder / "output", root)
+        return _Plan(path=self.path, parameters=self.parameters | {"output_dir": output_dir}, folder=folder)
 
-def _plan(
-    paths: list[Path],
-    profile: str,
-    profs: profiles.Profiles,
-    run_root: Path,
-    root: Path,
-    overrides: Mapping[str, Any],
-) -> list[_Plan]:
+
+def _plan(paths: list[Path], profile: str, profs: profiles.Profiles, overrides: Mapping[str, Any]) -> list[_Plan]:
+    """Resolve and validate every notebook's parameters (``output_dir`` is placed later)."""
     plans = []
     for path in paths:
-        folder = run_root / path.stem
         params = profs.parameters(path.stem, profile)
         params.update(overrides)
         params["profile"] = profile
-        params["output_dir"] = manifest.display_path(folder / "output", root)
+        params["output_dir"] = ""  # required and always declared; set by _Plan.placed
         declared = notebooks.declared_parameters(path)
         profiles.validate_parameters(path, params, declared, source=f"{profs.source.name} profile {profile!r}")
-        plans.append(_Plan(path=path, parameters=params, folder=folder))
+        plans.append(_Plan(path=path, parameters=params, folder=Path()))
     return plans
 
 
@@ -267,8 +266,7 @@ def run(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     runs_root = Path(runs_dir) if runs_dir else root_path / config.RUNS_DIR
-    placeholder = runs_root / "<run>"
-    _plan(paths, profile, profs, placeholder, root_path, overrides)  # validate everything before anything runs
+    validated = _plan(paths, profile, profs, overrides)  # every notebook validated before anything runs
 
     thread_env = kernel.thread_settings(threads)
     kernel.ensure_kernel()
@@ -276,7 +274,7 @@ def run(
     if data_dir is None and profile in profs.data:
         data_info = ensure_synthetic(root_path, profs.data[profile])
     run_dir = _new_run_dir(runs_root)
-    plans = _plan(paths, profile, profs, run_dir, root_path, overrides)
+    plans = [plan.placed(run_dir, root_path) for plan in validated]
     started, t0 = _now(), time.perf_counter()
     results: list[NotebookRun] = []
     bar = tqdm(plans, desc="notebooks", unit="nb", disable=not progress)
