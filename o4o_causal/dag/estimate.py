@@ -94,17 +94,7 @@ def estimate_with_spec(data: pd.DataFrame, spec: EffectSpec) -> DagEstimate:
     frame, run_spec = encode_categories(_check_data(data, spec), spec)
     value, se, n = getattr(methods, spec.method)(frame, run_spec)
     base = Estimate.from_normal(value, se, n=n, method=_label(spec), ci_level=spec.ci_level, estimand="ATE")
-    return DagEstimate(
-        value=base.value,
-        se=base.se,
-        ci_low=base.ci_low,
-        ci_high=base.ci_high,
-        n=base.n,
-        method=base.method,
-        ci_level=base.ci_level,
-        estimand=base.estimand,
-        spec=spec,
-    )
+    return DagEstimate(**base.to_dict(), spec=spec)
 
 
 def encode_categories(frame: pd.DataFrame, spec: EffectSpec) -> tuple[pd.DataFrame, EffectSpec]:

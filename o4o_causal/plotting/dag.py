@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 _LEVEL_COLOURS = {"person": "#dbe9f6", "municipality": "#fde0c5", "country": "#e5d8bd"}
 
 
+def _fill(dag: CausalDAG, node: str, key: bool) -> str:
+    """Fill colour of a node: white if latent, green for treatment/outcome, else by level."""
+    if not dag.is_observed(node):
+        return "#ffffff"
+    return "#c7e9c0" if key else _LEVEL_COLOURS.get(dag.level(node), "#eeeeee")
+
+
 def dag_layout(dag: CausalDAG) -> dict[str, tuple[float, float]]:
     """Layered left-to-right layout: topological generations as columns."""
     pos: dict[str, tuple[float, float]] = {}
@@ -32,7 +39,7 @@ def to_graphviz(dag: CausalDAG, *, treatment: str | None = None, outcome: str | 
     for node in dag.nodes:
         observed = dag.is_observed(node)
         key = node in (treatment, outcome)
-        fill = "#ffffff" if not observed else ("#c7e9c0" if key else _LEVEL_COLOURS.get(dag.level(node), "#eeeeee"))
+        fill = _fill(dag, node, key)
         style = "rounded,filled,dashed" if not observed else ("rounded,filled,bold" if key else "rounded,filled")
         label = dag.graph.nodes[node].get("label", node)
         lines.append(f'  "{node}" [label="{label}", fillcolor="{fill}", style="{style}"];')
@@ -75,9 +82,7 @@ def draw_dag(
             fontweight="bold" if key else "normal",
             bbox={
                 "boxstyle": "round,pad=0.35",
-                "facecolor": "#ffffff"
-                if not observed
-                else ("#c7e9c0" if key else _LEVEL_COLOURS.get(dag.level(node), "#eeeeee")),
+                "facecolor": _fill(dag, node, key),
                 "edgecolor": "#999999" if not observed else "#333333",
                 "linestyle": "--" if not observed else "-",
             },
