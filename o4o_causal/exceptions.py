@@ -29,6 +29,10 @@ class DisclosureError(O4OError):
     """An output would disclose information about individuals or small groups."""
 
 
+class O4OWarning(UserWarning):
+    """Something is estimable but doubtful (weak first stage, clusters with one arm, ...)."""
+
+
 def format_error(*, what: str, expected: str, found: str, fix: str) -> str:
     """Build an error message in the suite's standard form.
 

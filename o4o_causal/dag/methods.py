@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal import config
+from o4o_causal._inference import if_se
 from o4o_causal.dag.estimate import EffectSpec
 from o4o_causal.exceptions import DataError, format_error
 
@@ -21,16 +22,6 @@ PS_CLIP = 1e-3
 
 def _clusters(frame: pd.DataFrame, spec: EffectSpec) -> np.ndarray | None:
     return None if not spec.cluster else pd.factorize(frame[spec.cluster])[0]
-
-
-def if_se(influence: np.ndarray, clusters: np.ndarray | None) -> float:
-    """Return the standard error of a mean-zero influence function, cluster-robust if clusters given."""
-    n = influence.size
-    if clusters is None:
-        return float(np.sqrt(np.sum(influence**2)) / n)
-    sums = np.bincount(clusters, weights=influence)
-    g = sums.size
-    return float(np.sqrt(g / max(g - 1, 1) * np.sum(sums**2)) / n)
 
 
 def _features(frame: pd.DataFrame, spec: EffectSpec) -> np.ndarray:

@@ -8,6 +8,14 @@ function returns it as a DataFrame (tested by number).
 from __future__ import annotations
 
 from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot, to_graphviz
+from o4o_causal.plotting.dml import (
+    cate_distribution,
+    cate_distribution_data,
+    gate_forest,
+    policy_tree_plot,
+    sorted_effects_data,
+    sorted_effects_plot,
+)
 from o4o_causal.plotting.estimates import forest, forest_data
 from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
 from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
@@ -15,14 +23,20 @@ from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogra
 __all__ = [
     "STATE_COLOURS",
     "calibration_plot",
+    "cate_distribution",
+    "cate_distribution_data",
     "chronogram",
     "configuration_heatmap",
     "dag_layout",
     "draw_dag",
     "forest",
     "forest_data",
+    "gate_forest",
     "overlap_plot",
+    "policy_tree_plot",
     "sensitivity_contour",
     "sensitivity_contour_data",
+    "sorted_effects_data",
+    "sorted_effects_plot",
     "to_graphviz",
 ]

@@ -1,0 +1,341 @@
+"""The immutable result of :func:`~o4o_causal.dml.estimate_cate`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from o4o_causal._inference import if_se
+from o4o_causal.dml import forest as _forest
+from o4o_causal.dml import heterogeneity as _het
+from o4o_causal.dml.nuisance import CLIP, Nuisance, report
+from o4o_causal.exceptions import DataError, SpecificationError, format_error
+from o4o_causal.results import Estimate
+
+if TYPE_CHECKING:
+    from o4o_causal.dml.policy import PolicyTreeResult
+
+#: Above this many distinct values a numeric ``by`` must be binned (``bins=``).
+MAX_GROUPS = 30
+
+
+@dataclass(frozen=True, repr=False)
+class CateResult:
+    """Conditional average treatment effects by causal-forest DML, with clustered inference.
+
+    Built by :func:`~o4o_causal.dml.estimate_cate`; never construct it directly. Arrays
+    are read-only. Averages (ATE, ATT, GATEs, the heterogeneity tests and the policy
+    value) come from the doubly robust scores, with standard errors summed within
+    ``cluster`` (cluster-robust) when a cluster was given. Pointwise CATE intervals are
+    EconML's bootstrap-of-little-bags intervals, which are *not* cluster-robust.
+    """
+
+    outcome: str
+    treatment: str
+    effect_modifiers: tuple[str, ...]
+    controls: tuple[str, ...]
+    cluster: str | None
+    learner: str
+    folds: int
+    seed: int
+    ci_level: float
+    y: np.ndarray = field(repr=False)
+    d: np.ndarray = field(repr=False)
+    x: np.ndarray = field(repr=False)
+    psi: np.ndarray = field(repr=False)
+    tau: np.ndarray = field(repr=False)
+    nuisance: Nuisance = field(repr=False)
+    clusters: np.ndarray | None = field(repr=False)
+    kept: pd.DataFrame = field(repr=False)
+    forest: Any = field(repr=False)
+    forest_rows: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of persons."""
+        return int(self.y.size)
+
+    @property
+    def n_clusters(self) -> int | None:
+        """Number of clusters (``None`` without clustering)."""
+        return None if self.clusters is None else int(self.clusters.max()) + 1
+
+    def _cl(self, clustered: bool) -> np.ndarray | None:
+        return self.clusters if clustered else None
+
+    def _method(self, clustered: bool) -> str:
+        tail = f", cluster={self.cluster}" if clustered and self.cluster else ", unclustered"
+        return f"causal-forest DML ({self.learner}{tail})"
+
+    def ate(self, *, clustered: bool = True) -> Estimate:
+        """Average treatment effect: mean doubly robust score, cluster-robust SE by default.
+
+        Parameters
+        ----------
+        clustered
+            ``False`` gives the naive i.i.d. standard error (for comparison only).
+        """
+        value = float(self.psi.mean())
+        se = if_se(self.psi - value, self._cl(clustered))
+        return Estimate.from_normal(
+            value, se, n=self.n, method=self._method(clustered), ci_level=self.ci_level, estimand="ATE"
+        )
+
+    def att(self, *, clustered: bool = True) -> Estimate:
+        """Average effect on the treated (doubly robust score of the ATT)."""
+        e = np.clip(self.nuisance.m, CLIP, 1 - CLIP)
+        p = float(self.d.mean())
+        resid = self.y - self.nuisance.g0
+        score = (self.d * resid - (1 - self.d) * e / (1 - e) * resid) / p
+        value = float(score.mean())
+        infl = score - self.d * value / p
+        se = if_se(infl, self._cl(clustered))
+        return Estimate.from_normal(
+            value, se, n=self.n, method=self._method(clustered), ci_level=self.ci_level, estimand="ATT"
+        )
+
+    def _groups(
+        self, by: str | Sequence[str] | np.ndarray | pd.Series, data: pd.DataFrame | None, bins: int | None
+    ) -> pd.Series:
+        if isinstance(by, str | list | tuple):
+            cols = [by] if isinstance(by, str) else list(by)
+            source = self.kept if data is None else data
+            missing = [c for c in cols if c not in source.columns]
+            if missing:
+                raise DataError(
+                    format_error(
+                        what=f"by={by!r}",
+                        expected="columns of the fitted data kept in the result, or of `data`",
+                        found=f"missing {missing} (kept: {', '.join(self.kept.columns)})",
+                        fix="pass keep=[...] to estimate_cate, or gate(by, data=<the frame used to fit>)",
+                    )
+                )
+            if len(source) != self.n:
+                raise DataError(
+                    format_error(
+                        what="data",
+                        expected=f"{self.n} rows (the fitted data)",
+                        found=f"{len(source)}",
+                        fix="pass the frame used to fit",
+                    )
+                )
+            frame = source[cols].reset_index(drop=True)
+        else:
+            values = np.asarray(by)
+            if values.shape != (self.n,):
+                raise DataError(
+                    format_error(
+                        what="by",
+                        expected=f"an array of length {self.n}",
+                        found=f"shape {values.shape}",
+                        fix="align it with the fitted data",
+                    )
+                )
+            frame = pd.DataFrame({"group": values})
+        series = []
+        for col in frame.columns:
+            s = frame[col]
+            if pd.api.types.is_numeric_dtype(s) and s.nunique() > MAX_GROUPS:
+                if bins is None:
+                    raise SpecificationError(
+                        format_error(
+                            what=f"by column {col!r}",
+                            expected=f"at most {MAX_GROUPS} distinct values",
+                            found=f"{s.nunique()} (continuous)",
+                            fix="pass bins=<number of quantile groups>",
+                        )
+                    )
+                # quantile groups labelled by rank only: interval labels would show min/max values
+                q = pd.qcut(s, bins, labels=False, duplicates="drop").to_numpy()
+                width = len(str(int(q.max()) + 1))
+                s = pd.Series([f"{col} Q{int(v) + 1:0{width}d}" for v in q])
+            series.append(s.astype(str))
+        label = series[0] if len(series) == 1 else pd.Series([" | ".join(t) for t in zip(*series, strict=True)])
+        if label.isna().any():
+            raise DataError(
+                format_error(
+                    what="by",
+                    expected="no missing values",
+                    found=f"{int(label.isna().sum())} missing",
+                    fix="fill or drop them",
+                )
+            )
+        return label
+
+    def gate(
+        self,
+        by: str | Sequence[str] | np.ndarray | pd.Series,
+        *,
+        data: pd.DataFrame | None = None,
+        bins: int | None = None,
+        clustered: bool = True,
+    ) -> pd.DataFrame:
+        """Group average treatment effects from the doubly robust scores.
+
+        Parameters
+        ----------
+        by
+            Column name(s) kept in the result (effect modifiers, cluster and ``keep``
+            columns), columns of ``data``, or an array aligned with the fitted rows.
+            Several columns give their crossing.
+        data
+            The frame used to fit, when ``by`` names a column that was not kept.
+        bins
+            Quantile groups for a continuous ``by``.
+        clustered
+            Cluster-robust standard errors (default) or naive ones.
+
+        Returns
+        -------
+        DataFrame
+            One row per group: ``group, n, estimate, se, ci_low, ci_high, p_value``;
+            ``attrs['equality']`` is the Wald test that all group effects are equal.
+        """
+        labels = self._groups(by, data, bins).to_numpy()
+        fit, levels = _het.group_means(self.psi, labels, self._cl(clustered))
+        table = _het.coef_table(fit, [str(v) for v in levels], self.ci_level)
+        table = table.rename(columns={"term": "group"})
+        table.insert(1, "n", pd.Series(labels).value_counts().reindex(levels).to_numpy())
+        table.attrs["equality"] = _het._equality(fit) if levels.size > 1 else {}
+        table.attrs["by"] = by if isinstance(by, str | list | tuple) else "array"
+        return table
+
+    def cate(self, data: pd.DataFrame | None = None, *, interval: bool = True) -> pd.DataFrame:
+        """CATE predictions of the forest with pointwise intervals (not cluster-robust).
+
+        Parameters
+        ----------
+        data
+            New persons with the effect-modifier columns; default the fitted persons
+            (then the point predictions are the honest out-of-bag ones used by the tests).
+        interval
+            Add ``ci_low``/``ci_high`` (bootstrap of little bags; slower).
+        """
+        if data is None:
+            x = self.x
+        else:
+            missing = [c for c in self.effect_modifiers if c not in data.columns]
+            if missing:
+                raise DataError(
+                    format_error(
+                        what="data",
+                        expected=f"effect-modifier columns {list(self.effect_modifiers)}",
+                        found=f"missing {missing}",
+                        fix="add them",
+                    )
+                )
+            x = data[list(self.effect_modifiers)].to_numpy(dtype=np.float32)
+        if not interval:
+            point = self.tau if data is None else _forest.predict(self.forest, x)
+            return pd.DataFrame({"cate": np.asarray(point)})
+        point, low, high = _forest.predict_interval(self.forest, x, alpha=1 - self.ci_level)
+        if data is None:
+            point = np.asarray(self.tau)
+        return pd.DataFrame({"cate": point, "ci_low": low, "ci_high": high})
+
+    def blp(self, *, method: str = "dr", clustered: bool = True) -> pd.DataFrame:
+        """Best linear predictor of the CATE on the effect modifiers (cluster-robust).
+
+        ``method="dr"`` projects the doubly robust scores (the population BLP);
+        ``"linear_dml"`` is the linear-DML final stage (variance-weighted).
+        """
+        cl = self._cl(clustered)
+        if method == "dr":
+            return _het.blp(self.psi, self.x, self.effect_modifiers, cl, self.ci_level)
+        if method == "linear_dml":
+            t_res = self.d - self.nuisance.m
+            y_res = self.y - self.nuisance.l
+            return _het.linear_dml(y_res, t_res, self.x, self.effect_modifiers, cl, self.ci_level)
+        raise SpecificationError(
+            format_error(what="method", expected="'dr' or 'linear_dml'", found=repr(method), fix="pick one")
+        )
+
+    def calibration(self) -> pd.DataFrame:
+        """Calibration test of the CATE predictions (b1 = ATE, b2 = heterogeneity loading)."""
+        return _het.calibration(self.psi, np.asarray(self.tau), self.clusters, self.ci_level)
+
+    def sorted_effects(self, q: int = 5) -> pd.DataFrame:
+        """Group effects by quantile of the predicted CATE (least to most affected)."""
+        return _het.sorted_effects(self.psi, np.asarray(self.tau), self.clusters, q, self.ci_level)
+
+    def clan(self, q: int = 5, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Characteristics of the most and least affected (top vs bottom CATE quantile)."""
+        frame = self.kept if columns is None else self.kept[list(columns)]
+        frame = frame.drop(columns=[c for c in [self.cluster] if c and c in frame.columns])
+        return _het.clan(frame, np.asarray(self.tau), self.clusters, q, self.ci_level)
+
+    def heterogeneity_test(self, q: int = 5) -> pd.DataFrame:
+        """Is there heterogeneity the model can find? Three tests in one table.
+
+        Calibration slope b2 (H0: b2 = 0), most minus least affected quantile group
+        (H0: 0), and the joint test that all quantile-group effects are equal.
+        """
+        cal = self.calibration().iloc[1]
+        gates = self.sorted_effects(q)
+        tmb = gates.attrs["top_minus_bottom"]
+        eq = gates.attrs["equality"]
+        return pd.DataFrame(
+            [
+                {
+                    "test": "calibration slope b2 (H0: b2 = 0)",
+                    "statistic": cal["estimate"],
+                    "se": cal["se"],
+                    "p_value": cal["p_value"],
+                },
+                {
+                    "test": f"Q{q} - Q1 sorted effects (H0: 0)",
+                    "statistic": tmb["estimate"],
+                    "se": tmb["se"],
+                    "p_value": tmb["p_value"],
+                },
+                {
+                    "test": f"all {q} sorted effects equal (chi2, df={int(eq['df'])})",
+                    "statistic": eq["chi2"],
+                    "se": np.nan,
+                    "p_value": eq["p_value"],
+                },
+            ]
+        )
+
+    def nuisance_report(self) -> pd.DataFrame:
+        """Out-of-fold R² of the outcome models, propensity AUC/Brier and overlap."""
+        return report(self.y, self.d, self.nuisance)
+
+    def policy_tree(
+        self,
+        depth: int = 2,
+        *,
+        features: Sequence[str] | None = None,
+        cost: float = 0.0,
+        min_leaf: int | None = None,
+        data: pd.DataFrame | None = None,
+    ) -> PolicyTreeResult:
+        """Who should get the treatment? A shallow policy tree on the doubly robust scores.
+
+        See :func:`o4o_causal.dml.policy.policy_tree`.
+        """
+        from o4o_causal.dml.policy import policy_tree
+
+        return policy_tree(self, depth=depth, features=features, cost=cost, min_leaf=min_leaf, data=data)
+
+    def summary(self) -> pd.DataFrame:
+        """ATE (clustered and naive) and ATT in one table."""
+        rows = [self.ate(), self.att()]
+        if self.cluster:
+            rows.insert(1, self.ate(clustered=False))
+        table = pd.concat([r.to_frame() for r in rows], ignore_index=True)
+        return table
+
+    def __repr__(self) -> str:
+        a = self.ate()
+        cl = f", {self.n_clusters} clusters ({self.cluster})" if self.cluster else ""
+        return (
+            f"CateResult({self.outcome} ~ {self.treatment} | {len(self.effect_modifiers)} effect modifiers, "
+            f"{len(self.controls)} controls; n={self.n}{cl}; ATE {a.value:.4f} "
+            f"[{a.ci_low:.4f}, {a.ci_high:.4f}]; CATE sd {float(np.std(self.tau)):.4f})"
+        )
