@@ -42,3 +42,16 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert isinstance(person_only, dict) and person_only["ci_low"] > truth  # municipality level left out
         nhefs = results["nhefs_ipw"]
         assert isinstance(nhefs, dict) and abs(nhefs["value"] - datasets.PUBLISHED["nhefs", "ipw"]["value"]) < 0.1
+    if name == "02-dml-heterogeneous-effects":
+        truth = results["true_ate"]
+        ate, naive = results["ate"], results["ate_naive"]
+        assert isinstance(truth, float) and isinstance(ate, dict) and isinstance(naive, dict)
+        assert ate["ci_low"] <= truth <= ate["ci_high"], (ate, truth)
+        assert ate["value"] == naive["value"] and "cluster=municipality_id" in ate["method"]
+        coverage = results["truth_coverage"]
+        assert isinstance(coverage, float) and coverage >= 0.8  # ATE, ATT and 13 GATEs against truth
+        lalonde = results["lalonde"]
+        assert isinstance(lalonde, dict) and lalonde["value"][0] == datasets.PUBLISHED["lalonde", "naive"]["value"]
+        assert all(v > lalonde["value"][0] for v in lalonde["value"][1:])  # adjustment moves towards 1,794
+        cate_rmse = results["cate_rmse"]
+        assert isinstance(cate_rmse, float) and cate_rmse < 0.2
