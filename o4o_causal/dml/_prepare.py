@@ -5,8 +5,9 @@ categorical *controls* are expanded into dummies (first level dropped) because o
 nuisance models see them. With ``cluster`` and ``cluster_means=True`` the cluster mean of
 every numeric column that varies within clusters is added to the controls (the
 Mundlak device: it absorbs municipality-level confounding that is correlated with the
-composition of the municipality). Matrices are float32: the nuisance learners bin
-features anyway, and it halves memory at register size.
+composition of the municipality). Control matrices are float32 (the nuisance learners
+bin features anyway; it halves memory at register size; integers above 2^24 such as
+yyyymmdd dates lose precision: recode them); effect modifiers stay float64.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def prepare(
     folds: int,
     keep: Sequence[str] | str | None,
 ) -> Prepared:
-    """Validate the inputs and build read-only float32 design matrices (never mutates ``data``)."""
+    """Validate the inputs and build read-only design matrices (never mutates ``data``)."""
     frame = require_frame(data)
     x_names = _unique(_as_names(effect_modifiers, "effect_modifiers"))
     if not x_names:
@@ -163,7 +164,7 @@ def prepare(
     for col in x_names:
         _numeric(frame, col, "effect modifier")
     y = frame[outcome].to_numpy(dtype=float, copy=True)
-    x = frame[x_names].to_numpy(dtype=np.float32, copy=True)
+    x = frame[x_names].to_numpy(dtype=np.float64, copy=True)
     _finite(x, x_names, "effect modifier")
     _finite(y[:, None], [outcome], "outcome")
     categorical = [c for c in w_raw if not pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dtype == "category"]
@@ -182,6 +183,13 @@ def prepare(
             w = np.column_stack([w, means]).astype(np.float32)
             w_names += mean_names
     kept = frame[_unique([*x_names, *kept_names, *([cluster] if cluster else [])])].copy()
+    kept_missing = [c for c in kept_names if kept[c].isna().any()]
+    if kept_missing:
+        warnings.warn(
+            f"kept column(s) {kept_missing} have missing values: gate() refuses them as groups until filled.",
+            O4OWarning,
+            stacklevel=3,
+        )
     for arr in (y, d, x, w, codes):
         if arr is not None:
             arr.flags.writeable = False

@@ -4,10 +4,20 @@
 :class:`econml.grf.CausalForest` on ``(X, D - m, Y - l)``. We fit the nuisances once,
 with grouped cross-fitting and the learners of :mod:`o4o_causal.dml.learners`, and hand
 the residuals to the same EconML forest (a test checks the two routes agree when given
-the same folds and nuisance models). At register size the forest is trained on a seeded
-random subsample of ``max_rows`` persons (its cost grows faster than linearly); every
-row still gets a prediction, honest for all: out-of-bag for rows in the subsample,
-out-of-sample for the others.
+the same folds and nuisance models). At register size a forest is trained on a seeded
+random subsample of ``max_rows`` persons (its cost grows faster than linearly).
+
+Two kinds of predictions come out:
+
+* the **full forest** (all folds) predicts CATEs for anyone (:meth:`CateResult.cate`),
+  with EconML's pointwise intervals;
+* **cross-fitted predictions** for the fitted persons: the nuisance folds (whole
+  municipalities) are split into ``crossfit_folds`` groups and each group is predicted
+  by a forest that never saw its municipalities. The heterogeneity tests (calibration,
+  sorted effects, CLAN) use these. Out-of-bag predictions would not do: a person's
+  out-of-bag prediction still comes from trees grown on the other persons of the same
+  municipality, so municipality-level shocks in treatment and outcome that the nuisance
+  models miss would show up as spurious "heterogeneity".
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import numpy as np
 
 from o4o_causal import config
 
-#: Forest settings (EconML ``CausalForest`` arguments) and the subsample cap.
+#: Forest settings (EconML ``CausalForest`` arguments), the subsample cap of the full
+#: forest (``max_rows``; each cross-fitted forest gets ``max_rows / crossfit_folds``) and
+#: the number of municipality-grouped cross-fitting groups for honest predictions.
 FOREST_DEFAULTS: dict[str, Any] = {
     "n_estimators": 100,
     "min_samples_leaf": 10,
@@ -27,7 +39,30 @@ FOREST_DEFAULTS: dict[str, Any] = {
     "honest": True,
     "inference": True,
     "max_rows": 100_000,
+    "crossfit_folds": 2,
 }
+
+
+def _grow(
+    x: np.ndarray,
+    t_res: np.ndarray,
+    y_res: np.ndarray,
+    rows: np.ndarray,
+    max_rows: int,
+    seed: int,
+    settings: dict[str, Any],
+) -> Any:
+    from econml.grf import CausalForest
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    if rows.size > max_rows:
+        rows = np.sort(rng.choice(rows, size=max_rows, replace=False))
+    forest = CausalForest(**settings, n_jobs=config.threads(), random_state=seed)
+    forest.fit(x[rows], t_res[rows], y_res[rows])
+    # EconML sums tree predictions across threads in completion order (last digits vary);
+    # predictions run single-threaded per chunk instead, chunks in parallel (deterministic).
+    forest.n_jobs = 1
+    return forest, int(rows.size)
 
 
 def fit(
@@ -36,43 +71,68 @@ def fit(
     y_res: np.ndarray,
     *,
     seed: int,
+    fold: np.ndarray | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> tuple[Any, np.ndarray, int]:
-    """Fit the forest; return it, honest CATE predictions for every row, and the rows used."""
-    from econml.grf import CausalForest
+    """Fit the forests; return the full forest, cross-fitted CATEs for every row, and the full forest's rows.
 
+    Parameters
+    ----------
+    x, t_res, y_res
+        Effect modifiers and the cross-fitted treatment and outcome residuals.
+    seed
+        Seed of the subsamples and forests.
+    fold
+        Nuisance fold of every row (whole clusters per fold); ``None`` skips the
+        cross-fitted predictions (they are then NaN).
+    options
+        Overrides of :data:`FOREST_DEFAULTS`.
+    """
     settings = {**FOREST_DEFAULTS, **dict(options or {})}
     max_rows = int(settings.pop("max_rows"))
+    groups = int(settings.pop("crossfit_folds"))
     n = x.shape[0]
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
-    rows = np.sort(rng.choice(n, size=max_rows, replace=False)) if n > max_rows else np.arange(n)
-    forest = CausalForest(**settings, n_jobs=config.threads(), random_state=seed)
-    forest.fit(x[rows], t_res[rows], y_res[rows])
-    tau = np.empty(n)
-    oob = np.asarray(forest.oob_predict(x[rows])).reshape(-1)
-    tau[rows] = oob
-    missing = np.isnan(tau[rows])
-    if missing.any():  # rows that were in every tree's subsample (tiny forests only)
-        tau[rows[missing]] = predict(forest, x[rows[missing]])
-    if rows.size < n:
-        others = np.setdiff1d(np.arange(n), rows, assume_unique=True)
-        tau[others] = predict(forest, x[others])
+    forest, used = _grow(x, t_res, y_res, np.arange(n), max_rows, seed, settings)
+    tau = np.full(n, np.nan)
+    if fold is not None:
+        part = fold % groups
+        for k in range(groups):
+            test = part == k
+            if not test.any() or test.all():
+                continue
+            sub, _ = _grow(x, t_res, y_res, np.flatnonzero(~test), max(max_rows // groups, 1), seed + 1 + k, settings)
+            tau[test] = predict(sub, x[test])
     tau.flags.writeable = False
-    return forest, tau, int(rows.size)
+    return forest, tau, used
 
 
-def predict(forest: Any, x: np.ndarray, chunk: int = 200_000) -> np.ndarray:
-    """Return point predictions in chunks (bounded memory)."""
-    parts = [np.asarray(forest.predict(x[i : i + chunk])).reshape(-1) for i in range(0, x.shape[0], chunk)]
-    return np.concatenate(parts) if parts else np.empty(0)
+def _chunks(n: int, chunk: int) -> list[slice]:
+    size = max(min(chunk, -(-n // config.threads())), 1)
+    return [slice(i, i + size) for i in range(0, n, size)]
 
 
-def predict_interval(forest: Any, x: np.ndarray, alpha: float, chunk: int = 100_000) -> tuple[np.ndarray, ...]:
-    """Return predictions with pointwise (bootstrap-of-little-bags) intervals, in chunks."""
-    point, low, high = [], [], []
-    for i in range(0, x.shape[0], chunk):
-        p, lo, hi = forest.predict(x[i : i + chunk], interval=True, alpha=alpha)
-        point.append(np.asarray(p).reshape(-1))
-        low.append(np.asarray(lo).reshape(-1))
-        high.append(np.asarray(hi).reshape(-1))
-    return np.concatenate(point), np.concatenate(low), np.concatenate(high)
+def predict(forest: Any, x: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+    """Return point predictions, chunks in parallel threads (bounded memory, deterministic)."""
+    from joblib import Parallel, delayed
+
+    if x.shape[0] == 0:
+        return np.empty(0)
+    parts = Parallel(n_jobs=config.threads(), backend="threading")(
+        delayed(forest.predict)(x[s]) for s in _chunks(x.shape[0], chunk)
+    )
+    return np.concatenate([np.asarray(p).reshape(-1) for p in parts])
+
+
+def predict_interval(forest: Any, x: np.ndarray, alpha: float, chunk: int = 50_000) -> tuple[np.ndarray, ...]:
+    """Return predictions with pointwise (bootstrap-of-little-bags) intervals, chunks in parallel threads."""
+    from joblib import Parallel, delayed
+
+    if x.shape[0] == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
+    parts = Parallel(n_jobs=config.threads(), backend="threading")(
+        delayed(forest.predict)(x[s], interval=True, alpha=alpha) for s in _chunks(x.shape[0], chunk)
+    )
+    point = np.concatenate([np.asarray(p[0]).reshape(-1) for p in parts])
+    low = np.concatenate([np.asarray(p[1]).reshape(-1) for p in parts])
+    high = np.concatenate([np.asarray(p[2]).reshape(-1) for p in parts])
+    return point, low, high

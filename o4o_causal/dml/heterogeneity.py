@@ -3,8 +3,8 @@
 All inference is least squares on the doubly robust scores ``psi`` with cluster-robust
 (CR1) covariance when clusters are given (Semenova & Chernozhukov 2021; Chernozhukov,
 Demirer, Duflo & Fernández-Val 2018 "generic ML"). CATE predictions ``tau`` are
-honest: out-of-bag or out-of-sample for every row, so regressing ``psi`` on them does
-not reuse a row's own noise.
+cross-fitted over groups of whole municipalities (see :mod:`o4o_causal.dml.forest`), so
+regressing ``psi`` on them reuses neither a person's own noise nor their municipality's.
 """
 
 from __future__ import annotations
@@ -88,11 +88,27 @@ def calibration(psi: np.ndarray, tau: np.ndarray, clusters: np.ndarray | None, c
     return table
 
 
-def quantile_groups(tau: np.ndarray, q: int) -> np.ndarray:
-    """Return groups 0..q-1 of the CATE predictions by quantile (ties broken by rank order)."""
+def quantile_groups(tau: np.ndarray, q: int, seed: int = 0) -> np.ndarray:
+    """Return groups 0..q-1 of the CATE predictions by quantile.
+
+    Ties (persons with identical predictions, common with discrete effect modifiers) are
+    broken by a seeded random draw, not by row order (which follows municipality order).
+    """
     if q < 2:
         raise SpecificationError(format_error(what="q", expected="an integer >= 2", found=str(q), fix="use e.g. q=5"))
-    ranks = stats.rankdata(tau, method="ordinal") - 1
+    if np.isnan(tau).any():
+        raise SpecificationError(
+            format_error(
+                what="CATE predictions",
+                expected="cross-fitted predictions for every person",
+                found=f"{int(np.isnan(tau).sum())} missing",
+                fix="refit with the default forest options (crossfit_folds >= 2)",
+            )
+        )
+    jitter = np.random.default_rng(seed).random(tau.size)
+    order = np.lexsort((jitter, tau))
+    ranks = np.empty(tau.size, dtype=np.int64)
+    ranks[order] = np.arange(tau.size)
     return np.asarray(ranks * q // tau.size, dtype=np.int64)
 
 
@@ -105,14 +121,14 @@ def group_means(values: np.ndarray, groups: np.ndarray, clusters: np.ndarray | N
 
 
 def sorted_effects(
-    psi: np.ndarray, tau: np.ndarray, clusters: np.ndarray | None, q: int, ci_level: float
+    psi: np.ndarray, tau: np.ndarray, clusters: np.ndarray | None, q: int, ci_level: float, seed: int = 0
 ) -> pd.DataFrame:
     """Group average effects by quantile of the predicted CATE (GATES), least to most affected.
 
     ``attrs['top_minus_bottom']`` holds the difference of the extreme groups with its
     standard error and p-value; ``attrs['equality']`` the Wald test that all groups are equal.
     """
-    groups = quantile_groups(tau, q)
+    groups = quantile_groups(tau, q, seed)
     fit, levels = group_means(psi, groups, clusters)
     table = coef_table(fit, [f"Q{int(g) + 1}" for g in levels], ci_level)
     table.insert(1, "n", np.bincount(groups, minlength=q)[levels])
@@ -125,20 +141,30 @@ def sorted_effects(
     return table
 
 
-def _equality(fit: OLSFit) -> dict[str, float]:
-    k = fit.coef.size
-    restriction = np.column_stack([-np.ones(k - 1), np.eye(k - 1)])
+def _equality(fit: OLSFit, usable: np.ndarray | None = None) -> dict[str, float]:
+    """Wald test that all (usable) group means are equal; NaN when the covariance is singular."""
+    idx = np.arange(fit.coef.size) if usable is None else np.flatnonzero(usable)
+    k = idx.size
+    if k < 2:
+        return {"chi2": np.nan, "df": float(max(k - 1, 0)), "p_value": np.nan}
+    restriction = np.zeros((k - 1, fit.coef.size))
+    restriction[:, idx[0]] = -1.0
+    restriction[np.arange(k - 1), idx[1:]] = 1.0
+    if np.linalg.matrix_rank(restriction @ fit.vcov @ restriction.T) < k - 1:
+        return {"chi2": np.nan, "df": float(k - 1), "p_value": np.nan}
     stat, df, p = fit.wald(restriction)
     return {"chi2": stat, "df": float(df), "p_value": p}
 
 
-def clan(frame: pd.DataFrame, tau: np.ndarray, clusters: np.ndarray | None, q: int, ci_level: float) -> pd.DataFrame:
+def clan(
+    frame: pd.DataFrame, tau: np.ndarray, clusters: np.ndarray | None, q: int, ci_level: float, seed: int = 0
+) -> pd.DataFrame:
     """Classification analysis: mean characteristics of the most and least affected groups.
 
     For each numeric column of ``frame``: mean in the top CATE quantile group, mean in the
     bottom group, and their difference with a cluster-robust standard error.
     """
-    groups = quantile_groups(tau, q)
+    groups = quantile_groups(tau, q, seed)
     extreme = (groups == 0) | (groups == q - 1)
     top = (groups[extreme] == q - 1).astype(float)
     design = np.column_stack([np.ones(top.size), top])
@@ -148,6 +174,8 @@ def clan(frame: pd.DataFrame, tau: np.ndarray, clusters: np.ndarray | None, q: i
     for col in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[col]) or isinstance(frame[col].dtype, pd.CategoricalDtype):
             continue
+        if frame[col].isna().any():
+            continue  # a characteristic with missing values is not described (no silent NaN row)
         v = frame[col].to_numpy(dtype=float)[extreme]
         fit = ols(v, design, cl)
         diff, se = float(fit.coef[1]), float(fit.se[1])

@@ -90,8 +90,9 @@ def make(learner: str | Mapping[str, Any], kind: str, *, seed: int, n_train: int
         from sklearn.base import clone
 
         model = clone(learner[kind])
-        if "random_state" in model.get_params():
-            model.set_params(random_state=seed)
+        seeded = {k: seed for k in model.get_params() if k == "random_state" or k.endswith("__random_state")}
+        if seeded:
+            model.set_params(**seeded)
         return model
     classifier = kind == "propensity"
     if learner == "lightgbm":

@@ -6,9 +6,13 @@ estimated honestly by cross-fitting: for each fold of the nuisance cross-fitting
 clusters), a tree grown on the other folds assigns the persons of the fold; the
 policy's value and its advantage over treating nobody and everybody are means of the
 doubly robust scores under that assignment, with cluster-robust standard errors
-(conditional on the learned trees). The tree shown is grown on all persons. Leaves
-are at least ``min_leaf`` persons (default: 2% of n, and never fewer than 20 times the
-disclosure threshold), so a leaf describes a group, not a person.
+(conditional on the learned trees; the rewards the trees are grown on come from
+nuisance models that saw the held-out fold, a second-order effect). The tree shown is
+grown on one half of the municipalities (even nuisance folds) and its leaf effects are
+estimated on the other half, so leaf intervals are honest. Leaves hold at least
+``min_leaf`` persons (default: 2% of n and at least 20 times the disclosure threshold;
+never fewer than the threshold), so a leaf describes a group, not a person. Split
+thresholds are midpoints between observed values, printed to three digits.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pandas as pd
 
 from o4o_causal import config
 from o4o_causal._inference import if_se
+from o4o_causal.dml.nuisance import CLIP
 from o4o_causal.exceptions import DataError, SpecificationError, format_error
 from o4o_causal.results import Estimate
 
@@ -115,7 +120,7 @@ def policy_tree(
     if not 1 <= depth <= 4:
         raise SpecificationError(format_error(what="depth", expected="1 to 4", found=str(depth), fix="use depth=2"))
     names = list(result.effect_modifiers if features is None else features)
-    source = result.kept if data is None else data
+    source = result._source(data, "policy_tree")
     missing = [c for c in names if c not in source.columns]
     if missing:
         raise DataError(
@@ -127,8 +132,18 @@ def policy_tree(
             )
         )
     x = source[names].to_numpy(dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise DataError(
+            format_error(
+                what="features",
+                expected="numeric, finite values",
+                found="missing or infinite values",
+                fix="encode or impute them",
+            )
+        )
     n = result.n
-    leaf = int(min_leaf if min_leaf is not None else max(0.02 * n, 20 * config.DISCLOSURE.threshold))
+    threshold = config.DISCLOSURE.threshold
+    leaf = int(max(min_leaf if min_leaf is not None else max(0.02 * n, 20 * threshold), threshold))
     reward = result.psi - cost
     fold = result.nuisance.fold
     assign = np.zeros(n)
@@ -137,7 +152,7 @@ def policy_tree(
         tree_k = _grow(x[~test], reward[~test], depth, leaf, result.seed + 31 * int(k))
         assign[test] = tree_k.predict(x[test])
     cl = result.clusters
-    e = np.clip(result.nuisance.m, 0.01, 0.99)
+    e = np.clip(result.nuisance.m, CLIP, 1 - CLIP)
     gamma0 = result.nuisance.g0 + (1 - result.d) * (result.y - result.nuisance.g0) / (1 - e)
     rows = []
     for label, contrib in (
@@ -156,47 +171,49 @@ def policy_tree(
         )
     value = pd.DataFrame(rows)
     value.attrs["share_treated"] = float(assign.mean())
-    tree = _grow(x, reward, depth, leaf, result.seed)
-    return PolicyTreeResult(
-        tree=tree,
-        features=tuple(names),
-        depth=depth,
-        cost=cost,
-        leaves=_leaves(tree, x, reward, names, cl, result.ci_level),
-        value=value,
-    )
+    grow = fold % 2 == 0
+    if grow.all() or not grow.any():  # a single fold: no honest split possible
+        grow = np.ones(n, dtype=bool)
+    tree = _grow(x[grow], reward[grow], depth, max(leaf // 2, threshold), result.seed)
+    estimate = ~grow if (~grow).any() else grow
+    leaves = _leaves(tree, x, reward, estimate, names, cl, result.ci_level)
+    return PolicyTreeResult(tree=tree, features=tuple(names), depth=depth, cost=cost, leaves=leaves, value=value)
 
 
 def _leaves(
-    tree: Any, x: np.ndarray, reward: np.ndarray, names: Sequence[str], cl: np.ndarray | None, ci_level: float
+    tree: Any,
+    x: np.ndarray,
+    reward: np.ndarray,
+    estimate: np.ndarray,
+    names: Sequence[str],
+    cl: np.ndarray | None,
+    ci_level: float,
 ) -> pd.DataFrame:
+    """Describe every leaf: persons (all), and the effect estimated on the ``estimate`` rows only."""
     conditions = _conditions(tree, names)
     node = tree.apply(x)
+    threshold = config.DISCLOSURE.threshold
     rows = []
     for leaf_id, text in conditions.items():
-        sel = node == leaf_id
-        if not sel.any():
+        members = node == leaf_id
+        if not members.any():
             continue
-        v = float(reward[sel].mean())
-        est = Estimate.from_normal(
-            v,
-            if_se(reward[sel] - v, None if cl is None else cl[sel]),
-            n=int(sel.sum()),
-            method="leaf",
-            ci_level=ci_level,
-        )
-        treat = bool(tree.predict(x[np.flatnonzero(sel)[:1]])[0] == 1)
-        rows.append(
-            {
-                "leaf": leaf_id,
-                "conditions": text,
-                "n": int(sel.sum()),
-                "share": float(sel.mean()),
-                "effect_minus_cost": v,
-                "se": est.se,
-                "ci_low": est.ci_low,
-                "ci_high": est.ci_high,
-                "treat": treat,
-            }
-        )
+        sel = members & estimate
+        treat = bool(tree.predict(x[np.flatnonzero(members)[:1]])[0] == 1)
+        row: dict[str, Any] = {
+            "leaf": leaf_id,
+            "conditions": text,
+            "n": int(members.sum()),
+            "share": float(members.mean()),
+            "n_estimation": int(sel.sum()),
+        }
+        if int(sel.sum()) >= threshold:
+            v = float(reward[sel].mean())
+            se = if_se(reward[sel] - v, None if cl is None else cl[sel])
+            est = Estimate.from_normal(v, se, n=int(sel.sum()), method="leaf", ci_level=ci_level)
+            row.update(effect_minus_cost=v, se=se, ci_low=est.ci_low, ci_high=est.ci_high)
+        else:
+            row.update(effect_minus_cost=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan)
+        row["treat"] = treat
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from o4o_causal import config
 from o4o_causal._inference import if_se
 from o4o_causal.dml import forest as _forest
 from o4o_causal.dml import heterogeneity as _het
@@ -32,6 +33,10 @@ class CateResult:
     value) come from the doubly robust scores, with standard errors summed within
     ``cluster`` (cluster-robust) when a cluster was given. Pointwise CATE intervals are
     EconML's bootstrap-of-little-bags intervals, which are *not* cluster-robust.
+
+    ``tau`` holds CATE predictions for the fitted persons cross-fitted over whole
+    municipalities (honest input for the heterogeneity tests); ``cate()`` gives the full
+    forest's predictions. ``y, d, x, kept`` are microdata: never export the object itself.
     """
 
     outcome: str
@@ -99,33 +104,49 @@ class CateResult:
             value, se, n=self.n, method=self._method(clustered), ci_level=self.ci_level, estimand="ATT"
         )
 
+    def _source(self, data: pd.DataFrame | None, what: str) -> pd.DataFrame:
+        """Return ``data`` (checked to be the fitted rows, in order) or the kept columns."""
+        if data is None:
+            return self.kept
+        if len(data) != self.n or not data.index.equals(self.kept.index):
+            raise DataError(
+                format_error(
+                    what=f"data passed to {what}",
+                    expected=f"the frame used to fit ({self.n} rows, same index in the same order)",
+                    found=f"{len(data)} rows" + ("" if len(data) != self.n else " with a different index or order"),
+                    fix="pass the exact frame given to estimate_cate (or use keep=[...] when fitting)",
+                )
+            )
+        return data
+
     def _groups(
         self, by: str | Sequence[str] | np.ndarray | pd.Series, data: pd.DataFrame | None, bins: int | None
-    ) -> pd.Series:
+    ) -> tuple[np.ndarray, list[str]]:
+        """Return integer group codes (ordered by value) and their labels."""
         if isinstance(by, str | list | tuple):
             cols = [by] if isinstance(by, str) else list(by)
-            source = self.kept if data is None else data
+            source = self._source(data, "gate")
             missing = [c for c in cols if c not in source.columns]
             if missing:
                 raise DataError(
                     format_error(
                         what=f"by={by!r}",
                         expected="columns of the fitted data kept in the result, or of `data`",
-                        found=f"missing {missing} (kept: {', '.join(self.kept.columns)})",
+                        found=f"missing {missing} (kept: {', '.join(map(str, self.kept.columns))})",
                         fix="pass keep=[...] to estimate_cate, or gate(by, data=<the frame used to fit>)",
-                    )
-                )
-            if len(source) != self.n:
-                raise DataError(
-                    format_error(
-                        what="data",
-                        expected=f"{self.n} rows (the fitted data)",
-                        found=f"{len(source)}",
-                        fix="pass the frame used to fit",
                     )
                 )
             frame = source[cols].reset_index(drop=True)
         else:
+            if isinstance(by, pd.Series) and not by.index.equals(self.kept.index):
+                raise DataError(
+                    format_error(
+                        what="by (a Series)",
+                        expected="the index of the fitted data",
+                        found="a different index or order",
+                        fix="align it with the frame used to fit, or pass .to_numpy()",
+                    )
+                )
             values = np.asarray(by)
             if values.shape != (self.n,):
                 raise DataError(
@@ -137,9 +158,18 @@ class CateResult:
                     )
                 )
             frame = pd.DataFrame({"group": values})
-        series = []
+        parts: list[pd.Series] = []
         for col in frame.columns:
             s = frame[col]
+            if s.isna().any():
+                raise DataError(
+                    format_error(
+                        what=f"by column {col!r}",
+                        expected="no missing values",
+                        found=f"{int(s.isna().sum())} missing",
+                        fix="fill them (e.g. with 'unknown') or pass an array",
+                    )
+                )
             if pd.api.types.is_numeric_dtype(s) and s.nunique() > MAX_GROUPS:
                 if bins is None:
                     raise SpecificationError(
@@ -154,18 +184,11 @@ class CateResult:
                 q = pd.qcut(s, bins, labels=False, duplicates="drop").to_numpy()
                 width = len(str(int(q.max()) + 1))
                 s = pd.Series([f"{col} Q{int(v) + 1:0{width}d}" for v in q])
-            series.append(s.astype(str))
-        label = series[0] if len(series) == 1 else pd.Series([" | ".join(t) for t in zip(*series, strict=True)])
-        if label.isna().any():
-            raise DataError(
-                format_error(
-                    what="by",
-                    expected="no missing values",
-                    found=f"{int(label.isna().sum())} missing",
-                    fix="fill or drop them",
-                )
-            )
-        return label
+            parts.append(s)
+        keys = pd.MultiIndex.from_frame(pd.DataFrame({i: p for i, p in enumerate(parts)}))
+        codes, uniques = pd.factorize(keys, sort=True)
+        labels = [" | ".join(map(str, u)) if isinstance(u, tuple) else str(u) for u in uniques]
+        return np.asarray(codes, dtype=np.int64), labels
 
     def gate(
         self,
@@ -186,35 +209,53 @@ class CateResult:
         data
             The frame used to fit, when ``by`` names a column that was not kept.
         bins
-            Quantile groups for a continuous ``by``.
+            Quantile groups for a continuous ``by`` (labelled by rank, never by value).
         clustered
             Cluster-robust standard errors (default) or naive ones.
 
         Returns
         -------
         DataFrame
-            One row per group: ``group, n, estimate, se, ci_low, ci_high, p_value``;
-            ``attrs['equality']`` is the Wald test that all group effects are equal.
+            One row per group (ordered by value): ``group, n, clusters, estimate, se,
+            ci_low, ci_high, p_value, suppressed``. Groups with fewer persons than the
+            disclosure threshold are suppressed (NaN estimate); groups within fewer than
+            two clusters get no standard error. ``attrs['equality']`` is the Wald test
+            that all reported group effects are equal.
         """
-        labels = self._groups(by, data, bins).to_numpy()
-        fit, levels = _het.group_means(self.psi, labels, self._cl(clustered))
-        table = _het.coef_table(fit, [str(v) for v in levels], self.ci_level)
-        table = table.rename(columns={"term": "group"})
-        table.insert(1, "n", pd.Series(labels).value_counts().reindex(levels).to_numpy())
-        table.attrs["equality"] = _het._equality(fit) if levels.size > 1 else {}
+        codes, labels = self._groups(by, data, bins)
+        cl = self._cl(clustered)
+        fit, levels = _het.group_means(self.psi, codes, cl)
+        table = _het.coef_table(fit, [labels[int(v)] for v in levels], self.ci_level).rename(columns={"term": "group"})
+        n = np.bincount(codes, minlength=len(labels))[levels]
+        table.insert(1, "n", n)
+        if self.clusters is not None:
+            pairs = pd.DataFrame({"g": codes, "c": self.clusters}).drop_duplicates()
+            n_cl = pairs.groupby("g")["c"].size().reindex(levels).to_numpy()
+            table.insert(2, "clusters", n_cl)
+            if clustered:
+                table.loc[n_cl < 2, ["se", "ci_low", "ci_high", "p_value"]] = np.nan
+        suppressed = n < config.DISCLOSURE.threshold
+        table.loc[suppressed, ["estimate", "se", "ci_low", "ci_high", "p_value"]] = np.nan
+        table["suppressed"] = suppressed
+        usable = ~table[["estimate", "se"]].isna().any(axis=1).to_numpy()
+        table.attrs["equality"] = _het._equality(fit, usable)
         table.attrs["by"] = by if isinstance(by, str | list | tuple) else "array"
         return table
 
     def cate(self, data: pd.DataFrame | None = None, *, interval: bool = True) -> pd.DataFrame:
-        """CATE predictions of the forest with pointwise intervals (not cluster-robust).
+        """CATE predictions of the full forest, with pointwise intervals (not cluster-robust).
 
         Parameters
         ----------
         data
-            New persons with the effect-modifier columns; default the fitted persons
-            (then the point predictions are the honest out-of-bag ones used by the tests).
+            Persons with the effect-modifier columns; default the fitted persons.
         interval
             Add ``ci_low``/``ci_high`` (bootstrap of little bags; slower).
+
+        Notes
+        -----
+        The heterogeneity tests use :attr:`tau` instead: predictions cross-fitted over
+        whole municipalities, which are noisier but honest for inference.
         """
         if data is None:
             x = self.x
@@ -229,13 +270,19 @@ class CateResult:
                         fix="add them",
                     )
                 )
-            x = data[list(self.effect_modifiers)].to_numpy(dtype=np.float32)
+            x = data[list(self.effect_modifiers)].to_numpy(dtype=np.float64)
+            if not np.isfinite(x).all():
+                raise DataError(
+                    format_error(
+                        what="effect modifiers in data",
+                        expected="finite values",
+                        found=f"{int((~np.isfinite(x)).any(axis=1).sum())} rows with missing or infinite values",
+                        fix="drop or impute them",
+                    )
+                )
         if not interval:
-            point = self.tau if data is None else _forest.predict(self.forest, x)
-            return pd.DataFrame({"cate": np.asarray(point)})
+            return pd.DataFrame({"cate": _forest.predict(self.forest, x)})
         point, low, high = _forest.predict_interval(self.forest, x, alpha=1 - self.ci_level)
-        if data is None:
-            point = np.asarray(self.tau)
         return pd.DataFrame({"cate": point, "ci_low": low, "ci_high": high})
 
     def blp(self, *, method: str = "dr", clustered: bool = True) -> pd.DataFrame:
@@ -261,13 +308,13 @@ class CateResult:
 
     def sorted_effects(self, q: int = 5) -> pd.DataFrame:
         """Group effects by quantile of the predicted CATE (least to most affected)."""
-        return _het.sorted_effects(self.psi, np.asarray(self.tau), self.clusters, q, self.ci_level)
+        return _het.sorted_effects(self.psi, np.asarray(self.tau), self.clusters, q, self.ci_level, self.seed)
 
     def clan(self, q: int = 5, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Characteristics of the most and least affected (top vs bottom CATE quantile)."""
         frame = self.kept if columns is None else self.kept[list(columns)]
         frame = frame.drop(columns=[c for c in [self.cluster] if c and c in frame.columns])
-        return _het.clan(frame, np.asarray(self.tau), self.clusters, q, self.ci_level)
+        return _het.clan(frame, np.asarray(self.tau), self.clusters, q, self.ci_level, self.seed)
 
     def heterogeneity_test(self, q: int = 5) -> pd.DataFrame:
         """Is there heterogeneity the model can find? Three tests in one table.

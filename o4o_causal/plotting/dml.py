@@ -495,12 +495,10 @@ def _layout(left: np.ndarray, right: np.ndarray) -> dict[int, tuple[float, int]]
 
 def _leaf_text(row: Any, cost: float) -> str:
     what = "effect - cost" if cost else "effect"
-    return (
-        f"{'treat' if row.treat else 'do not treat'}\n"
-        f"n = {int(row.n):,} ({float(row.share):.1%})\n"
-        f"{what} {float(row.effect_minus_cost):.3f}\n"
-        f"[{float(row.ci_low):.3f}, {float(row.ci_high):.3f}]"
-    )
+    head = f"{'treat' if row.treat else 'do not treat'}\nn = {int(row.n):,} ({float(row.share):.1%})\n"
+    if not np.isfinite(float(row.effect_minus_cost)):
+        return head + f"{what}: too few persons\nin the estimation half"
+    return head + f"{what} {float(row.effect_minus_cost):.3f}\n[{float(row.ci_low):.3f}, {float(row.ci_high):.3f}]"
 
 
 def policy_tree_plot(policy: PolicyTreeResult, *, ax: Axes | None = None) -> Axes:

@@ -44,6 +44,7 @@ def cate_design(
     cluster_sd: float = 0.5,
     confounding: float = 0.6,
     heterogeneity: float = 1.0,
+    treatment_cluster_sd: float = 0.0,
     seed: int = 0,
 ) -> Design:
     """Draw a clustered observational data set with a known heterogeneous effect.
@@ -63,6 +64,10 @@ def cate_design(
         Strength of the observed municipality confounder ``resources`` on treatment and outcome.
     heterogeneity
         Scale of the effect variation (0 = constant effect on the logit scale).
+    treatment_cluster_sd
+        Standard deviation of an unobserved municipality shock on treatment (logit scale),
+        independent of the outcome: it does not confound, but it makes treatment rates
+        differ between otherwise similar municipalities.
     seed
         Seed.
 
@@ -93,6 +98,7 @@ def cate_design(
     integrated = (rng.random(n_clusters) < expit(0.5 * resources - 0.3)).astype(np.int8)
     u = rng.normal(0.0, cluster_sd, n_clusters)
     shift = rng.normal(0.0, 0.5, n_clusters)  # covariates differ between municipalities
+    v = rng.normal(0.0, treatment_cluster_sd, n_clusters) if treatment_cluster_sd > 0 else np.zeros(n_clusters)
     x = np.empty((n, n_covariates), dtype=np.float32)
     for j in range(n_covariates):
         latent = rng.normal(0.0, 1.0, n) + shift[cluster] * (j % 3 == 0)
@@ -100,7 +106,7 @@ def cate_design(
     r = resources[cluster]
     z = integrated[cluster].astype(float)
     x1, x2, x3, x4, x5 = (x[:, j].astype(float) for j in range(5))
-    e = expit(-0.4 + confounding * r + 0.5 * x1 - 0.4 * x2 + 0.3 * z)
+    e = expit(-0.4 + confounding * r + 0.5 * x1 - 0.4 * x2 + 0.3 * z + v[cluster])
     d = (rng.random(n) < e).astype(np.int8)
     base = -0.4 + 0.6 * x1 + 0.5 * x2 - 0.4 * x4 + confounding * 0.8 * r + u[cluster]
     tau = 0.45 + heterogeneity * (0.5 * x3 - 0.35 * x2 + 0.6 * z * x3 - 0.25 * x5)

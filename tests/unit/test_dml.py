@@ -64,22 +64,24 @@ def test_ate_att_and_gates_cover_planted_truth(fit, design) -> None:
     assert gates["n"].sum() == fit.n
     # the integrated municipalities benefit more (planted)
     assert true_gate[1] > true_gate[0] and gates["estimate"].iloc[1] > gates["estimate"].iloc[0]
-    assert 0 < gates.attrs["equality"]["p_value"] < 1
+    assert gates["clusters"].sum() >= fit.n_clusters and not gates["suppressed"].any()
 
 
 def test_cate_accuracy_and_heterogeneity_detected(fit, design) -> None:
     true = design.truth["cate"].to_numpy()
-    rmse = float(np.sqrt(np.mean((fit.tau - true) ** 2)))
-    assert rmse < 0.85 * true.std(), (rmse, true.std())
-    assert np.corrcoef(fit.tau, true)[0, 1] > 0.6, np.corrcoef(fit.tau, true)[0, 1]
+    full = fit.cate(interval=False)["cate"].to_numpy()
+    rmse = float(np.sqrt(np.mean((full - true) ** 2)))
+    assert rmse < 0.8 * true.std(), (rmse, true.std())
+    assert np.corrcoef(full, true)[0, 1] > 0.65, np.corrcoef(full, true)[0, 1]
+    # the cross-fitted predictions (half the municipalities each) are noisier but informative
+    assert np.corrcoef(fit.tau, true)[0, 1] > 0.5
     tests = fit.heterogeneity_test()
     assert (tests["p_value"] < 0.01).all()
-    cal = fit.calibration().set_index("term")
-    assert (
-        cal.loc["heterogeneity loading (b2)", "ci_low"] < 1.0 < cal.loc["heterogeneity loading (b2)", "ci_high"] + 0.3
-    )
+    b2 = fit.calibration().set_index("term").loc["heterogeneity loading (b2)"]
+    assert b2["ci_low"] > 0.2 and b2["estimate"] < 3, b2
     sorted_ = fit.sorted_effects(q=4)
-    assert sorted_["estimate"].is_monotonic_increasing or sorted_["estimate"].iloc[-1] > sorted_["estimate"].iloc[0]
+    assert sorted_["mean_predicted"].is_monotonic_increasing
+    assert sorted_["estimate"].iloc[-1] > sorted_["estimate"].iloc[0] + 0.1
     clan = fit.clan(q=4).set_index("characteristic")
     # x3 raises the effect, x2 lowers it (planted)
     assert clan.loc["x3", "difference"] > 0 and clan.loc["x3", "p_value"] < 0.01
@@ -117,7 +119,10 @@ def test_cate_for_new_data_with_intervals(fit, design) -> None:
     assert list(out.columns) == ["cate", "ci_low", "ci_high"]
     assert (out["ci_low"] <= out["cate"]).all() and (out["cate"] <= out["ci_high"]).all()
     np.testing.assert_allclose(fit.cate(new, interval=False)["cate"], out["cate"], rtol=1e-12)
-    assert len(fit.cate(interval=False)) == fit.n
+    own = fit.cate(interval=False)
+    assert len(own) == fit.n and not np.allclose(own["cate"], fit.tau)  # full forest vs cross-fitted
+    with pytest.raises(DataError, match="finite"):
+        fit.cate(new.assign(x2=np.nan))
 
 
 def test_deterministic_and_input_untouched(design) -> None:
@@ -283,14 +288,14 @@ def test_bad_specifications(design) -> None:
 
 
 def test_clustered_intervals_are_not_too_narrow_in_repeated_samples() -> None:
-    """30 worlds with strong municipality correlation: clustered intervals keep their level.
+    """50 worlds with strong municipality correlation: clustered intervals keep their level.
 
     The naive (i.i.d.) intervals under-cover in the same worlds, which is what makes the
     check able to fail: with too-narrow clustered SEs coverage falls like the naive one.
     """
     covered = {True: 0, False: 0}
     ratio = []
-    reps = 30
+    reps = 50
     for rep in range(reps):
         des = cate_design(3000, n_clusters=60, cluster_sd=1.2, confounding=0.4, seed=1000 + rep)
         res = estimate_cate(
@@ -300,7 +305,7 @@ def test_clustered_intervals_are_not_too_narrow_in_repeated_samples() -> None:
         for clustered in (True, False):
             covered[clustered] += res.ate(clustered=clustered).covers(des.ate)
         ratio.append(res.ate().se / res.ate(clustered=False).se)
-    assert covered[True] / reps >= 0.85, covered
+    assert covered[True] / reps >= 0.88, covered
     assert covered[False] < covered[True], covered
     assert np.mean(ratio) > 1.1
 
@@ -309,3 +314,105 @@ def test_few_clusters_warn(design) -> None:
     data = design.data.head(3000).assign(municipality=lambda f: np.arange(len(f)) % 12)
     with pytest.warns(O4OWarning, match="only 12 clusters"):
         estimate_cate(data, **_kwargs(design, learner="linear"))
+
+
+def _no_heterogeneity(seed: int, n: int = 4000, g: int = 80) -> pd.DataFrame:
+    """Constant effect 0.5; municipality shocks in treatment (v) and outcome (u) the models cannot see."""
+    from scipy.special import expit
+
+    rng = np.random.default_rng(seed)
+    c = rng.integers(0, g, n)
+    u, v, s = rng.normal(0, 1.5, g), rng.normal(0, 1.0, g), rng.normal(0, 1, g)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    d = (rng.random(n) < expit(0.3 * x1 + v[c])).astype(int)
+    y = x1 + 0.5 * x2 + u[c] + 0.5 * d + rng.normal(size=n)
+    return pd.DataFrame({"m": c, "x1": x1, "x2": x2, "s": s[c], "d": d, "y": y})
+
+
+def test_heterogeneity_tests_keep_their_size_under_municipality_shocks() -> None:
+    """No heterogeneity, but municipality shocks in treatment and outcome, and a municipality-level modifier.
+
+    Out-of-bag CATE predictions rejected in 100% of these worlds (the forest learns each
+    municipality's shocks from the other persons of the same municipality); predictions
+    cross-fitted over whole municipalities keep the nominal 5% (one-sided) rate.
+    """
+    reps, rejections = 15, {"b2": 0, "top_bottom": 0}
+    for rep in range(reps):
+        data = _no_heterogeneity(rep)
+        res = estimate_cate(
+            data,
+            outcome="y",
+            treatment="d",
+            effect_modifiers=["x1", "x2", "s"],
+            cluster="m",
+            learner="linear",
+            seed=rep,
+            progress=False,
+            forest_options={"n_estimators": 40},
+        )
+        b2 = res.calibration().iloc[1]
+        rejections["b2"] += b2["estimate"] / b2["se"] > 1.645
+        tb = res.sorted_effects(q=5).attrs["top_minus_bottom"]
+        rejections["top_bottom"] += tb["estimate"] / tb["se"] > 1.645
+    assert rejections["b2"] <= 3 and rejections["top_bottom"] <= 3, rejections
+
+
+def test_gate_alignment_missing_values_and_small_groups(design) -> None:
+    data = design.data.head(3000).copy()
+    data["region"] = np.where(data["x1"] > 0, "north", None)
+    with pytest.warns(O4OWarning, match="missing values"):
+        res = estimate_cate(data, **_kwargs(design, learner="linear", keep=["region"]))
+    with pytest.raises(DataError, match="missing"):
+        res.gate("region")
+    shuffled = data.sample(frac=1.0, random_state=1)
+    with pytest.raises(DataError, match="same index"):
+        res.gate("treated", data=shuffled)
+    with pytest.raises(DataError, match="index"):
+        res.gate(pd.Series(data["x3"].to_numpy(), index=shuffled.index))
+    # one municipality as a group: no cluster-robust SE from one cluster; a tiny group is suppressed
+    first = (data["municipality"] == data["municipality"].iloc[0]).to_numpy()
+    one = res.gate(first.astype(int))
+    row = one.set_index("group").loc["1"]
+    assert row["clusters"] == 1 and np.isnan(row["se"]) and np.isfinite(row["estimate"])
+    tiny = np.zeros(len(data), dtype=int)
+    tiny[:3] = 1
+    small = res.gate(tiny).set_index("group")
+    assert small.loc["1", "suppressed"] and np.isnan(small.loc["1", "estimate"])
+    assert np.isnan(small.attrs["equality"]["p_value"])
+    # numeric groups are ordered by value, not as text
+    many = res.gate(np.arange(len(data)) % 12)
+    assert many["group"].tolist() == [str(i) for i in range(12)]
+
+
+def test_quantile_ties_are_broken_at_random_not_by_row_order() -> None:
+    from o4o_causal.dml.heterogeneity import quantile_groups
+
+    groups = quantile_groups(np.zeros(1000), 5, seed=1)
+    assert np.bincount(groups).tolist() == [200] * 5
+    assert abs(np.corrcoef(groups, np.arange(1000))[0, 1]) < 0.1
+    np.testing.assert_array_equal(groups, quantile_groups(np.zeros(1000), 5, seed=1))
+
+
+def test_custom_pipeline_learners_are_seeded(design) -> None:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    learner = {
+        "outcome": make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=20, min_samples_leaf=20)),
+        "propensity": make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=20, min_samples_leaf=20)),
+    }
+    data = design.data.head(2000)
+    a = estimate_cate(data, **_kwargs(design, learner=learner, seed=2))
+    b = estimate_cate(data, **_kwargs(design, learner=learner, seed=2))
+    np.testing.assert_array_equal(a.psi, b.psi)
+    assert a.learner == "custom"
+
+
+def test_policy_tree_leaves_are_honest_and_disclosure_safe(fit) -> None:
+    policy = fit.policy_tree(depth=2, cost=0.12, min_leaf=1)
+    leaves = policy.leaves
+    assert (leaves["n"] >= 5).all()  # floored at the disclosure threshold
+    assert (leaves["n_estimation"] < leaves["n"]).all()  # effects from the held-out half only
+    with pytest.raises(SpecificationError, match="depth"):
+        fit.policy_tree(depth=0)
