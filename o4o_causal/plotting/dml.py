@@ -174,7 +174,9 @@ def _grid(values: np.ndarray, bins: int) -> np.ndarray:
 
 
 def _values(result_or_values: CateResult | npt.ArrayLike, what: str) -> np.ndarray:
-    source = getattr(result_or_values, "tau", result_or_values)
+    # a CateResult contributes its full forest's CATE predictions
+    cate = getattr(result_or_values, "cate", None)
+    source = cate(interval=False)["cate"].to_numpy() if callable(cate) else result_or_values
     values = np.asarray(source, dtype=np.float64).ravel()
     if values.size == 0 or not np.isfinite(values).all():
         raise DataError(
@@ -236,7 +238,7 @@ def cate_distribution_data(
     Parameters
     ----------
     result_or_values
-        A :class:`~o4o_causal.dml.CateResult` (its ``tau``) or an array of CATEs.
+        A :class:`~o4o_causal.dml.CateResult` (its full forest's predictions) or an array of CATEs.
     bins
         Number of bins before merging (the rounded width gives about this many), or
         explicit increasing edges (values outside them are counted in the outer bins).

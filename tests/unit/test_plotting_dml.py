@@ -68,7 +68,7 @@ def _hlines(ax) -> list[float]:  # type: ignore[no-untyped-def]
 
 def test_cate_histogram_bins_are_safe_and_complete(fit) -> None:  # type: ignore[no-untyped-def]
     _, r = fit
-    tau = np.asarray(r.tau)
+    tau = r.cate(interval=False)["cate"].to_numpy()
     table = plotting.cate_distribution_data(r)
     assert list(table.columns) == ["left", "right", "count", "density", "merged", "n_bins"]
     assert table.attrs["threshold"] == config.DISCLOSURE.threshold
@@ -123,7 +123,7 @@ def test_cate_distribution_draws_only_safe_bins(fit) -> None:  # type: ignore[no
     ax = plotting.cate_distribution(r, truth=truth, threshold=50)
     stairs = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert len(stairs) == 2
-    for patch, values in zip(stairs, [np.asarray(r.tau), truth], strict=True):
+    for patch, values in zip(stairs, [r.cate(interval=False)["cate"].to_numpy(), truth], strict=True):
         edges = np.asarray(patch.get_data().edges)
         counts = np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0]
         assert (counts >= 50).all() and counts.sum() == values.size
