@@ -114,7 +114,7 @@ def estimate_cate(
     start = time.perf_counter()
     t_res = prep.d - nuisance.m
     y_res = prep.y - nuisance.l
-    forest, tau, forest_rows = _forest.fit(prep.x, t_res, y_res, seed=seed, fold=nuisance.fold, options=forest_options)
+    forest, forest_rows = _forest.fit(prep.x, t_res, y_res, seed=seed, options=forest_options)
     timings["forest"] = time.perf_counter() - start
     psi = dr_scores(prep.y, prep.d, nuisance)
     psi.flags.writeable = False
@@ -132,7 +132,8 @@ def estimate_cate(
         d=prep.d,
         x=prep.x,
         psi=psi,
-        tau=tau,
+        forest_options=dict(forest_options or {}),
+        progress=progress,
         nuisance=nuisance,
         clusters=prep.clusters,
         kept=prep.kept,

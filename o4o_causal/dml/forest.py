@@ -11,7 +11,7 @@ Two kinds of predictions come out:
 
 * the **full forest** (all folds) predicts CATEs for anyone (:meth:`CateResult.cate`),
   with EconML's pointwise intervals;
-* **cross-fitted predictions** for the fitted persons: the nuisance folds (whole
+* **cross-fitted predictions** for the fitted persons (computed on first use): the nuisance folds (whole
   municipalities) are split into ``crossfit_folds`` groups and each group is predicted
   by a forest that never saw its municipalities. The heterogeneity tests (calibration,
   sorted effects, CLAN) use these. Out-of-bag predictions would not do: a person's
@@ -34,7 +34,7 @@ from o4o_causal import config
 #: the number of municipality-grouped cross-fitting groups for honest predictions.
 FOREST_DEFAULTS: dict[str, Any] = {
     "n_estimators": 100,
-    "min_samples_leaf": 10,
+    "min_samples_leaf": 20,
     "max_samples": 0.45,
     "honest": True,
     "inference": True,
@@ -51,7 +51,7 @@ def _grow(
     max_rows: int,
     seed: int,
     settings: dict[str, Any],
-) -> Any:
+) -> tuple[Any, int]:
     from econml.grf import CausalForest
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
@@ -71,39 +71,56 @@ def fit(
     y_res: np.ndarray,
     *,
     seed: int,
-    fold: np.ndarray | None = None,
     options: Mapping[str, Any] | None = None,
-) -> tuple[Any, np.ndarray, int]:
-    """Fit the forests; return the full forest, cross-fitted CATEs for every row, and the full forest's rows.
+) -> tuple[Any, int]:
+    """Fit the full forest on (a subsample of) all persons; return it and the number of rows used.
 
     Parameters
     ----------
     x, t_res, y_res
         Effect modifiers and the cross-fitted treatment and outcome residuals.
     seed
-        Seed of the subsamples and forests.
-    fold
-        Nuisance fold of every row (whole clusters per fold); ``None`` skips the
-        cross-fitted predictions (they are then NaN).
+        Seed of the subsample and the forest.
     options
         Overrides of :data:`FOREST_DEFAULTS`.
     """
     settings = {**FOREST_DEFAULTS, **dict(options or {})}
     max_rows = int(settings.pop("max_rows"))
+    settings.pop("crossfit_folds")
+    return _grow(x, t_res, y_res, np.arange(x.shape[0]), max_rows, seed, settings)
+
+
+def crossfit(
+    x: np.ndarray,
+    t_res: np.ndarray,
+    y_res: np.ndarray,
+    fold: np.ndarray,
+    *,
+    seed: int,
+    options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Return CATE predictions for every row from forests that never saw the row's municipality.
+
+    The nuisance folds (whole clusters) are split into ``crossfit_folds`` groups
+    (``fold % crossfit_folds``); each group is predicted by a forest grown on the other
+    groups (subsample of ``max_rows / crossfit_folds``).
+    """
+    from tqdm.auto import tqdm
+
+    settings = {**FOREST_DEFAULTS, **dict(options or {})}
+    max_rows = int(settings.pop("max_rows"))
     groups = int(settings.pop("crossfit_folds"))
-    n = x.shape[0]
-    forest, used = _grow(x, t_res, y_res, np.arange(n), max_rows, seed, settings)
-    tau = np.full(n, np.nan)
-    if fold is not None:
-        part = fold % groups
-        for k in range(groups):
-            test = part == k
-            if not test.any() or test.all():
-                continue
-            sub, _ = _grow(x, t_res, y_res, np.flatnonzero(~test), max(max_rows // groups, 1), seed + 1 + k, settings)
-            tau[test] = predict(sub, x[test])
+    part = fold % groups
+    tau = np.full(x.shape[0], np.nan)
+    for k in tqdm(range(groups), desc="cross-fitted forests", disable=not progress, leave=False):
+        test = part == k
+        if not test.any() or test.all():
+            continue
+        sub, _ = _grow(x, t_res, y_res, np.flatnonzero(~test), max(max_rows // groups, 1), seed + 1 + k, settings)
+        tau[test] = predict(sub, x[test])
     tau.flags.writeable = False
-    return forest, tau, used
+    return tau
 
 
 def _chunks(n: int, chunk: int) -> list[slice]:

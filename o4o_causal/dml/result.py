@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,13 +53,31 @@ class CateResult:
     d: np.ndarray = field(repr=False)
     x: np.ndarray = field(repr=False)
     psi: np.ndarray = field(repr=False)
-    tau: np.ndarray = field(repr=False)
     nuisance: Nuisance = field(repr=False)
     clusters: np.ndarray | None = field(repr=False)
     kept: pd.DataFrame = field(repr=False)
     forest: Any = field(repr=False)
     forest_rows: int = 0
+    forest_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    progress: bool = field(default=False, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def tau(self) -> np.ndarray:
+        """CATE predictions for the fitted persons, cross-fitted over whole municipalities.
+
+        Computed on first use (a forest per group of folds) and cached; seeded, so
+        identical on every call. Input of the heterogeneity tests.
+        """
+        return _forest.crossfit(
+            self.x,
+            np.asarray(self.d - self.nuisance.m),
+            np.asarray(self.y - self.nuisance.l),
+            self.nuisance.fold,
+            seed=self.seed,
+            options=self.forest_options,
+            progress=self.progress,
+        )
 
     @property
     def n(self) -> int:
