@@ -7,6 +7,14 @@ function returns it as a DataFrame (tested by number).
 
 from __future__ import annotations
 
+from o4o_causal.plotting.bayes import (
+    caterpillar,
+    caterpillar_data,
+    country_contrasts_plot,
+    ppc_plot,
+    shrinkage_data,
+    shrinkage_plot,
+)
 from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot, to_graphviz
 from o4o_causal.plotting.dml import (
     cate_distribution,
@@ -25,8 +33,11 @@ __all__ = [
     "calibration_plot",
     "cate_distribution",
     "cate_distribution_data",
+    "caterpillar",
+    "caterpillar_data",
     "chronogram",
     "configuration_heatmap",
+    "country_contrasts_plot",
     "dag_layout",
     "draw_dag",
     "forest",
@@ -34,8 +45,11 @@ __all__ = [
     "gate_forest",
     "overlap_plot",
     "policy_tree_plot",
+    "ppc_plot",
     "sensitivity_contour",
     "sensitivity_contour_data",
+    "shrinkage_data",
+    "shrinkage_plot",
     "sorted_effects_data",
     "sorted_effects_plot",
     "to_graphviz",
