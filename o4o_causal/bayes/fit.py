@@ -100,6 +100,7 @@ def fit_multilevel(
     MultilevelResult
     """
     import pymc as pm
+
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table
 
     if on_failure not in ("raise", "warn"):
