@@ -22,14 +22,16 @@ from o4o_causal._lazy import lazy_getattr
 if TYPE_CHECKING:
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table
     from o4o_causal.bayes.fit import fit_multilevel
+    from o4o_causal.bayes.loo import LooResult, compare
     from o4o_causal.bayes.model import Priors
     from o4o_causal.bayes.pooling import PooledResult, PoolingPrior, pool_estimates
-    from o4o_causal.bayes.result import MultilevelResult, compare
+    from o4o_causal.bayes.result import MultilevelResult
 
 _LAZY = {
     "fit_multilevel": "o4o_causal.bayes.fit",
     "MultilevelResult": "o4o_causal.bayes.result",
-    "compare": "o4o_causal.bayes.result",
+    "compare": "o4o_causal.bayes.loo",
+    "LooResult": "o4o_causal.bayes.loo",
     "Priors": "o4o_causal.bayes.model",
     "pool_estimates": "o4o_causal.bayes.pooling",
     "PooledResult": "o4o_causal.bayes.pooling",
@@ -41,6 +43,7 @@ _LAZY = {
 __getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
+    "LooResult",
     "MultilevelResult",
     "PooledResult",
     "PoolingPrior",

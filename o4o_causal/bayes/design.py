@@ -20,6 +20,7 @@ columns (constant within municipality) may be continuous.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ class Design:
     n_persons: int
     weight: np.ndarray  # persons per row
     y: np.ndarray  # bernoulli: successes; normal: sum of y
-    y2: np.ndarray | None  # normal: sum of y^2 (collapsed) else None
+    yc: np.ndarray | None  # normal, collapsed: sum of (y - y_mean)
+    y2: np.ndarray | None  # normal, collapsed: sum of (y - y_mean)^2
     d: np.ndarray
     x: np.ndarray
     z: np.ndarray
@@ -57,6 +59,9 @@ class Design:
     modifiers: tuple[str, ...]
     y_mean: float
     y_sd: float
+    person_row: np.ndarray  # row (cell or person) of every person, in input order
+    person_y: np.ndarray  # outcome of every person (person-level LOO)
+    fingerprint: str  # hash of (municipality, treatment, outcome) per person: same persons, same order
 
 
 def _names(value: Sequence[str] | str | None) -> list[str]:
@@ -161,10 +166,24 @@ def build(
     muni_country = np.zeros(len(munis), dtype=np.int64)
     muni_country[muni] = country
     y = frame[outcome].to_numpy(dtype=float)
-    rows = _Rows(np.ones(len(frame)), y, None, d.astype(float), x, z, country.astype(np.int64), muni.astype(np.int64))
+    rows = _Rows(
+        np.ones(len(frame)), y, None, None, d.astype(float), x, z, country.astype(np.int64), muni.astype(np.int64)
+    )
+    person_row = np.arange(len(frame))
     if collapse:
-        rows = _collapse(rows, fam)
-    for arr in (*rows.arrays(), muni_country):
+        rows, person_row = _collapse(rows, fam, float(y.mean()))
+    elif continuous and sufficient_statistics == "auto":
+        warnings.warn(
+            f"continuous person-level column(s) {continuous} (> {MAX_LEVELS} values): fitting at the person "
+            "level, which is slow for large cohorts; discretise them (e.g. pd.cut into bands) to use cells.",
+            O4OWarning,
+            stacklevel=3,
+        )
+    _warn_modifiers_without_main_effect(cov, mod)
+    fingerprint = hashlib.sha256(
+        np.ascontiguousarray(muni.astype(np.int64)).tobytes() + d.astype(np.int8).tobytes() + y.tobytes()
+    ).hexdigest()
+    for arr in (*rows.arrays(), muni_country, person_row, y):
         arr.flags.writeable = False
     return Design(
         family=fam,
@@ -172,6 +191,7 @@ def build(
         n_persons=len(frame),
         weight=rows.weight,
         y=rows.y,
+        yc=rows.yc,
         y2=rows.y2,
         d=rows.d,
         x=rows.x,
@@ -185,7 +205,21 @@ def build(
         modifiers=tuple(mod),
         y_mean=float(y.mean()),
         y_sd=float(y.std()) or 1.0,
+        person_row=person_row,
+        person_y=y,
+        fingerprint=fingerprint,
     )
+
+
+def _warn_modifiers_without_main_effect(cov: Sequence[str], mod: Sequence[str]) -> None:
+    missing = [m for m in mod if m not in cov]
+    if missing:
+        warnings.warn(
+            f"modifier(s) {missing} are not covariates: their main effect is fixed at zero, which biases "
+            "their interaction with the treatment; add them to covariates.",
+            O4OWarning,
+            stacklevel=4,
+        )
 
 
 def _decide(requested: bool | str, continuous: list[str]) -> bool:
@@ -242,6 +276,7 @@ def _centred(frame: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
 class _Rows:
     weight: np.ndarray
     y: np.ndarray
+    yc: np.ndarray | None
     y2: np.ndarray | None
     d: np.ndarray
     x: np.ndarray
@@ -250,18 +285,28 @@ class _Rows:
     muni: np.ndarray
 
     def arrays(self) -> list[np.ndarray]:
-        return [
-            a for a in (self.weight, self.y, self.y2, self.d, self.x, self.z, self.country, self.muni) if a is not None
-        ]
+        arrays = (self.weight, self.y, self.yc, self.y2, self.d, self.x, self.z, self.country, self.muni)
+        return [a for a in arrays if a is not None]
 
 
-def _collapse(rows: _Rows, family: str) -> _Rows:
-    """Group persons into cells (municipality x treatment x covariate pattern)."""
+def _collapse(rows: _Rows, family: str, y_mean: float) -> tuple[_Rows, np.ndarray]:
+    """Group persons into cells (municipality x treatment x covariate pattern); return cells and person -> cell.
+
+    Normal outcomes keep the count, the sum and the sum of squares of ``y - y_mean`` per cell
+    (centring keeps the sums exact for outcomes with large means, e.g. earnings).
+    """
     key = pd.DataFrame(np.column_stack([rows.muni, rows.d, rows.x, rows.z]))
     codes, _ = pd.factorize(pd.MultiIndex.from_frame(key), sort=True)
     first = np.unique(codes, return_index=True)[1]
     k = first.size
     weight = np.bincount(codes, minlength=k).astype(float)
     total = np.bincount(codes, weights=rows.y, minlength=k)
-    y2 = np.bincount(codes, weights=rows.y**2, minlength=k) if family == "normal" else None
-    return _Rows(weight, total, y2, rows.d[first], rows.x[first], rows.z[first], rows.country[first], rows.muni[first])
+    yc = y2 = None
+    if family == "normal":
+        centred = rows.y - y_mean
+        yc = np.bincount(codes, weights=centred, minlength=k)
+        y2 = np.bincount(codes, weights=centred**2, minlength=k)
+    cells = _Rows(
+        weight, total, yc, y2, rows.d[first], rows.x[first], rows.z[first], rows.country[first], rows.muni[first]
+    )
+    return cells, np.asarray(codes, dtype=np.int64)

@@ -142,7 +142,9 @@ def fit_multilevel(
         target_accept=target_accept or sampler.target_accept,
         nuts_sampler="nutpie",
         random_seed=seed,
+        cores=config.threads(),
         progressbar=progress,
+        quiet=not progress,
         model=model,
     )
     timings["sample"] = time.perf_counter() - start

@@ -30,8 +30,22 @@ class Priors:
     municipality_effect_scale: float = 0.5
     residual_scale: float = 1.0
 
-    def table(self) -> pd.DataFrame:
-        """Return the priors as a table (parameter, distribution, scale)."""
+    def __post_init__(self) -> None:
+        bad = {k: v for k, v in asdict(self).items() if not (isinstance(v, int | float) and np.isfinite(v) and v > 0)}
+        if bad:
+            from o4o_causal.exceptions import SpecificationError, format_error
+
+            raise SpecificationError(
+                format_error(what="priors", expected="positive finite scales", found=str(bad), fix="use e.g. 1.0")
+            )
+
+    def table(self, *, scale: float = 1.0, centre: float = 0.0) -> pd.DataFrame:
+        """Return the priors as a table (parameter, distribution, scale).
+
+        ``scale``/``centre``: the outcome SD and mean for a normal outcome (priors are in
+        outcome-SD units and the intercept is centred on the mean); the table then shows
+        the priors actually used (:meth:`MultilevelResult.prior_table`).
+        """
         labels = {
             "intercept_sd": ("alpha (intercept)", "Normal(0, {})"),
             "coef_sd": ("beta (covariates)", "Normal(0, {})"),
@@ -42,9 +56,13 @@ class Priors:
             "municipality_effect_scale": ("sigma_v (municipality treatment effects)", "HalfNormal({})"),
             "residual_scale": ("sigma (residual, normal family)", "HalfNormal({})"),
         }
-        return pd.DataFrame(
-            [{"parameter": labels[k][0], "prior": labels[k][1].format(v)} for k, v in asdict(self).items()]
-        )
+        rows = []
+        for k, v in asdict(self).items():
+            text = labels[k][1].format(f"{v * scale:.4g}")
+            if k == "intercept_sd" and centre:
+                text = text.replace("Normal(0,", f"Normal({centre:.4g},")
+            rows.append({"parameter": labels[k][0], "prior": text})
+        return pd.DataFrame(rows)
 
 
 def build_model(design: Design, priors: Priors, *, varying_effects: bool = True) -> Any:
@@ -98,8 +116,10 @@ def _likelihood(pm: Any, design: Design, eta: Any, priors: Priors, scale: float)
     if not design.collapsed:
         pm.Normal("y", mu=eta, sigma=sigma, observed=design.y)
         return
-    # sum over a cell of log N(y_i | eta, sigma) = -n log(sigma sqrt(2 pi)) - (S2 - 2 eta S1 + n eta^2) / (2 sigma^2)
-    assert design.y2 is not None
-    n, s1, s2 = design.weight, design.y, design.y2
-    loglik = -n * (pm.math.log(sigma) + 0.5 * np.log(2 * np.pi)) - (s2 - 2 * eta * s1 + n * eta**2) / (2 * sigma**2)
+    # sum over a cell of log N(y_i | eta, sigma), with c = y_mean, e = eta - c and S1, S2 the sums of
+    # (y - c) and (y - c)^2: -n log(sigma sqrt(2 pi)) - (S2 - 2 e S1 + n e^2) / (2 sigma^2)
+    assert design.y2 is not None and design.yc is not None
+    n, s1, s2 = design.weight, design.yc, design.y2
+    e = eta - design.y_mean
+    loglik = -n * (pm.math.log(sigma) + 0.5 * np.log(2 * np.pi)) - (s2 - 2 * e * s1 + n * e**2) / (2 * sigma**2)
     pm.Potential("y_cells", loglik.sum())

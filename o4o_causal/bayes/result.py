@@ -14,11 +14,13 @@ from scipy.special import expit
 
 from o4o_causal import config
 from o4o_causal.bayes.design import Design
+from o4o_causal.bayes.loo import LooResult, person_loo
 from o4o_causal.bayes.model import Priors
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.results import Estimate
 
-CHUNK = 200  # posterior draws per block when computing effects
+CHUNK = 200  # at most this many posterior draws per block when computing effects
+CHUNK_VALUES = 5_000_000  # and at most this many draws x rows values per block
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,35 @@ class MultilevelResult:
         arr = np.asarray(self.idata["posterior"][name].values)
         return arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
 
-    def _linear(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return (eta0, effect) on the linear-predictor scale, draws x rows."""
+    @cached_property
+    def _params(self) -> dict[str, np.ndarray]:
+        names = ("alpha", "theta", "u", "v", "beta", "delta", "country_intercept", "country_effect", "sigma")
+        return {n: self.draws(n) for n in names if n in self.idata["posterior"].data_vars}
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws (all chains)."""
+        return int(self._params["alpha"].size)
+
+    def _linear(
+        self, idx: np.ndarray | slice | None = None, *, rows: np.ndarray | slice | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (eta0, effect) on the linear-predictor scale for draws ``idx`` and ``rows``, draws x rows."""
         d = self.design
-        zeros = np.zeros((self.draws("alpha").size, 1))
-        a = np.column_stack([zeros, self.draws("country_intercept")]) if len(d.countries) > 1 else zeros
-        t = np.column_stack([zeros, self.draws("country_effect")]) if len(d.countries) > 1 else zeros
-        eta0 = self.draws("alpha")[:, None] + a[:, d.country] + self.draws("u")[:, d.municipality]
-        effect = self.draws("theta")[:, None] + t[:, d.country]
-        if "v" in self.idata["posterior"].data_vars:
-            effect = effect + self.draws("v")[:, d.municipality]
+        r = slice(None) if rows is None else rows
+        country, muni = d.country[r], d.municipality[r]
+        p = {k: v[slice(None) if idx is None else idx] for k, v in self._params.items()}
+        zeros = np.zeros((p["alpha"].size, 1))
+        a = np.column_stack([zeros, p["country_intercept"]]) if len(d.countries) > 1 else zeros
+        t = np.column_stack([zeros, p["country_effect"]]) if len(d.countries) > 1 else zeros
+        eta0 = p["alpha"][:, None] + a[:, country] + p["u"][:, muni]
+        effect = p["theta"][:, None] + t[:, country]
+        if "v" in p:
+            effect = effect + p["v"][:, muni]
         if d.x.shape[1]:
-            eta0 = eta0 + self.draws("beta") @ d.x.T
+            eta0 = eta0 + p["beta"] @ d.x[r].T
         if d.z.shape[1]:
-            effect = effect + self.draws("delta") @ d.z.T
+            effect = effect + p["delta"] @ d.z[r].T
         return eta0, effect
 
     def _row_effects(self, eta0: np.ndarray, effect: np.ndarray) -> np.ndarray:
@@ -87,10 +104,10 @@ class MultilevelResult:
         agg_c = sparse.csr_matrix((w, (d.country, np.arange(n_rows))), shape=(len(d.countries), n_rows))
         per_m = np.asarray(agg_m.sum(axis=1)).ravel()
         per_c = np.asarray(agg_c.sum(axis=1)).ravel()
-        eta0, effect = self._linear()
         out_m, out_c, out_all = [], [], []
-        for start in range(0, eta0.shape[0], CHUNK):
-            rows = self._row_effects(eta0[start : start + CHUNK], effect[start : start + CHUNK])
+        chunk = max(1, min(CHUNK, CHUNK_VALUES // n_rows))
+        for start in range(0, self.n_draws, chunk):
+            rows = self._row_effects(*self._linear(slice(start, start + chunk)))
             out_m.append(np.asarray((agg_m @ rows.T).T) / per_m)
             out_c.append(np.asarray((agg_c @ rows.T).T) / per_c)
             out_all.append(rows @ w / w.sum())
@@ -115,7 +132,7 @@ class MultilevelResult:
             estimand="ATE",
         )
 
-    def group_effects(self, level: str = "municipality") -> pd.DataFrame:
+    def group_effects(self, level: str = "municipality", *, suppress: bool = True) -> pd.DataFrame:
         """Average effects by ``"country"`` or ``"municipality"`` with posterior intervals.
 
         Columns: group, (country), persons, mean, sd, ci_low, ci_high, p_positive; groups
@@ -144,7 +161,9 @@ class MultilevelResult:
         )
         if level == "municipality":
             table.insert(1, "country", [d.countries[c] for c in d.muni_country])
-            table["small"] = table["persons"] < config.DISCLOSURE.threshold
+        table["small"] = table["persons"] < config.DISCLOSURE.threshold
+        if suppress:
+            table.loc[table["small"], ["persons", "mean", "sd", "ci_low", "ci_high", "p_positive"]] = np.nan
         return table
 
     def country_contrasts(self) -> pd.DataFrame:
@@ -169,26 +188,38 @@ class MultilevelResult:
     def shrinkage(self) -> pd.DataFrame:
         """Raw municipality effects (difference in means) next to the partially pooled ones.
 
-        The raw difference exists only where both arms have persons; ``pull`` is how far the
-        posterior mean moved from the raw difference towards the country effect.
+        ``raw`` is the treated minus untreated mean outcome, shown only where both arms have
+        at least the disclosure threshold of persons (counts below it are blanked too).
+        ``shrinkage`` is ``1 - var(pooled) / var(raw)``: the share of the raw estimate's
+        sampling variance removed by partial pooling (0 = none, 1 = complete); the raw
+        variance is the binomial (or, for a normal outcome, residual) variance of the
+        difference. Note ``raw`` is unadjusted while ``pooled`` is covariate-adjusted.
         """
         d = self.design
         m = len(d.municipalities)
-        per = {}
+        threshold = config.DISCLOSURE.threshold
+        count, mean = {}, {}
         for arm in (0, 1):
             sel = d.d == arm
-            n = np.bincount(d.municipality[sel], weights=d.weight[sel], minlength=m)
-            s = np.bincount(d.municipality[sel], weights=d.y[sel], minlength=m)
-            per[arm] = (n, np.divide(s, n, out=np.full(m, np.nan), where=n > 0))
-        table = self.group_effects("municipality")[["group", "country", "persons", "mean", "ci_low", "ci_high"]]
-        table = table.rename(columns={"mean": "pooled"})
-        table.insert(3, "treated", per[1][0].astype(int))
-        table.insert(4, "untreated", per[0][0].astype(int))
-        table.insert(5, "raw", per[1][1] - per[0][1])
-        country_mean = dict(zip(d.countries, self.effects.country.mean(axis=0), strict=True))
-        target = table["country"].map(country_mean)
+            count[arm] = np.bincount(d.municipality[sel], weights=d.weight[sel], minlength=m)
+            total = np.bincount(d.municipality[sel], weights=d.y[sel], minlength=m)
+            mean[arm] = np.divide(total, count[arm], out=np.full(m, np.nan), where=count[arm] > 0)
+        enough = (count[0] >= threshold) & (count[1] >= threshold)
+        if d.family == "bernoulli":
+            var_raw = sum(mean[a] * (1 - mean[a]) / np.where(count[a] > 0, count[a], np.nan) for a in (0, 1))
+        else:
+            s2 = float(np.mean(self._params["sigma"] ** 2))
+            var_raw = s2 * (1 / np.where(count[0] > 0, count[0], np.nan) + 1 / np.where(count[1] > 0, count[1], np.nan))
+        effects = self.group_effects("municipality")
+        table = effects[["group", "country", "persons"]].copy()
+        table["treated"] = np.where(count[1] >= threshold, count[1], np.nan)
+        table["untreated"] = np.where(count[0] >= threshold, count[0], np.nan)
+        table["raw"] = np.where(enough, mean[1] - mean[0], np.nan)
+        table["pooled"] = effects["mean"]
+        table["ci_low"], table["ci_high"] = effects["ci_low"], effects["ci_high"]
         with np.errstate(invalid="ignore", divide="ignore"):
-            table["pull"] = (table["raw"] - table["pooled"]) / (table["raw"] - target)
+            shrink = 1 - effects["sd"].to_numpy() ** 2 / var_raw
+        table["shrinkage"] = np.where(enough & (var_raw > 0), shrink, np.nan)
         return table
 
     def summary(self) -> pd.DataFrame:
@@ -231,47 +262,15 @@ class MultilevelResult:
             table = table.merge(diag, on="parameter", how="left")
         return table
 
-    def pointwise_log_likelihood(self, *, max_values: int = 20_000_000) -> np.ndarray:
-        """Return the log-likelihood of every row (person or cell), chains x draws x rows.
+    def loo(self) -> LooResult:
+        """Person-level PSIS-LOO (exact for cells; see :mod:`o4o_causal.bayes.loo`)."""
+        return person_loo(self)
 
-        Draws are thinned so that the array holds at most ``max_values`` numbers. With
-        sufficient statistics a row is a cell: LOO then leaves out a cell of persons.
-        """
-        from scipy import stats
-
-        d = self.design
-        eta0, effect = self._linear()
-        chains = int(self.idata["posterior"].sizes["chain"])
-        per_chain = eta0.shape[0] // chains
-        step = max(1, int(np.ceil(eta0.shape[0] * d.weight.size / max_values)))
-        keep = np.arange(0, per_chain, step)
-        idx = (np.arange(chains)[:, None] * per_chain + keep[None, :]).ravel()
-        eta = eta0[idx] + d.d * effect[idx]
-        if d.family == "bernoulli":
-            ll = stats.binom.logpmf(d.y, d.weight, expit(eta))
-        else:
-            sigma = self.draws("sigma")[idx][:, None]
-            if d.collapsed:
-                assert d.y2 is not None
-                ll = -d.weight * (np.log(sigma) + 0.5 * np.log(2 * np.pi)) - (
-                    d.y2 - 2 * eta * d.y + d.weight * eta**2
-                ) / (2 * sigma**2)
-            else:
-                ll = stats.norm.logpdf(d.y, eta, sigma)
-        return np.asarray(ll).reshape(chains, keep.size, -1)
-
-    def loo(self) -> Any:
-        """Return PSIS-LOO (ArviZ ``ELPDData``) from the pointwise log-likelihood."""
-        import arviz as az
-
-        ll = self.pointwise_log_likelihood()
-        tree = az.from_dict(
-            {
-                "posterior": {"alpha": self.draws("alpha")[: ll.shape[0] * ll.shape[1]].reshape(ll.shape[:2])},
-                "log_likelihood": {"y": ll},
-            }
-        )
-        return az.loo(tree)
+    def prior_table(self) -> pd.DataFrame:
+        """Return the priors actually used (scaled by the outcome SD for a normal outcome)."""
+        if self.design.family == "normal":
+            return self.priors.table(scale=self.design.y_sd, centre=self.design.y_mean)
+        return self.priors.table()
 
     def ppc(self, by: str = "country", *, draws: int = 500) -> pd.DataFrame:
         """Posterior predictive check: observed vs replicated outcome means by group and arm.
@@ -282,13 +281,14 @@ class MultilevelResult:
         """
         d = self.design
         rng = np.random.default_rng(self.seed)
-        eta0, effect = self._linear()
-        pick = rng.choice(eta0.shape[0], size=min(draws, eta0.shape[0]), replace=False)
-        eta = eta0[pick] + d.d * effect[pick]
+        size = min(draws, self.n_draws, max(50, 4 * CHUNK_VALUES // d.weight.size))  # bounded memory
+        pick = np.sort(rng.choice(self.n_draws, size=size, replace=False))
+        eta0, effect = self._linear(pick)
+        eta = eta0 + d.d * effect
         if d.family == "bernoulli":
             rep = rng.binomial(d.weight.astype(np.int64), expit(eta)).astype(float)
         else:
-            sigma = self.draws("sigma")[pick][:, None]
+            sigma = self._params["sigma"][pick][:, None]
             rep = (eta + rng.normal(size=eta.shape) * sigma / np.sqrt(d.weight)) * d.weight
         if by == "country":
             group, labels = d.country, d.countries
@@ -305,6 +305,8 @@ class MultilevelResult:
                 n = d.weight[sel].sum()
                 if n == 0:
                     continue
+                if n < config.DISCLOSURE.threshold:
+                    continue  # too few persons to show their mean outcome
                 sims = rep[:, sel].sum(axis=1) / n
                 low, high = self._interval(sims)
                 observed = float(d.y[sel].sum() / n)
@@ -334,20 +336,3 @@ class MultilevelResult:
             f"{len(self.design.municipalities)} municipalities, {len(self.design.countries)} countries; "
             f"{path}, {self.design.weight.size} rows; AME {a.value:.4f} [{a.ci_low:.4f}, {a.ci_high:.4f}])"
         )
-
-
-def compare(results: dict[str, MultilevelResult]) -> pd.DataFrame:
-    """Compare candidate models by PSIS-LOO (ArviZ ``compare``); all must use the same rows."""
-    import arviz as az
-
-    sizes = {name: r.design.weight.size for name, r in results.items()}
-    if len(set(sizes.values())) > 1:
-        raise SpecificationError(
-            format_error(
-                what="results to compare",
-                expected="models fitted to the same rows (persons or the same cells)",
-                found=f"row counts {sizes}",
-                fix="fit the candidates on the same data with the same sufficient_statistics setting",
-            )
-        )
-    return pd.DataFrame(az.compare({name: r.loo() for name, r in results.items()}))

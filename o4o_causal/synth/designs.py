@@ -122,3 +122,75 @@ def cate_design(
     truth = pd.DataFrame({"p0": p0, "p1": p1, "cate": p1 - p0})
     modifiers = (*names, "integrated")
     return Design(data=data, truth=truth, effect_modifiers=modifiers, controls=("resources",))
+
+
+def multilevel_design(
+    n: int = 4000,
+    *,
+    per_country: int = 20,
+    family: str = "bernoulli",
+    n_binary: int = 2,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Draw persons in municipalities in three countries from the multilevel model class itself.
+
+    ``eta = -0.4 + a_c + x'b + u_m + D (0.6 + t_c + 0.5 (config_m - mean) + v_m)`` with
+    ``u_m ~ N(0, 0.5)``, ``v_m ~ N(0, 0.35)``, country effects ``a = (0, 0.3, -0.2)``,
+    ``t = (0, -0.2, -0.4)`` for DK, NO, SE, binary covariates ``x1..xK`` and a binary
+    municipality configuration ``config`` that raises treatment take-up and the effect.
+
+    Parameters
+    ----------
+    n
+        Persons.
+    per_country
+        Municipalities per country.
+    family
+        ``"bernoulli"`` (logit) or ``"normal"`` (identity, residual SD 1).
+    n_binary
+        Number of binary person-level covariates (>= 2).
+    seed
+        Seed.
+
+    Returns
+    -------
+    (DataFrame, Series)
+        Data (country, municipality, x1..xK, config, treated, y) and the true average
+        effect of every municipality (probability scale for bernoulli).
+    """
+    if family not in ("bernoulli", "normal"):
+        raise SpecificationError(
+            format_error(what="family", expected="'bernoulli' or 'normal'", found=repr(family), fix="pick one")
+        )
+    if n_binary < 2:
+        raise SpecificationError(
+            format_error(what="n_binary", expected=">= 2", found=str(n_binary), fix="use 2 or more")
+        )
+    rng = np.random.default_rng(seed)
+    countries = np.repeat(["DK", "NO", "SE"], per_country)
+    g = countries.size
+    muni = rng.integers(0, g, n)
+    c = pd.factorize(countries, sort=True)[0]
+    config = rng.random(g) < 0.5
+    u, v = rng.normal(0, 0.5, g), rng.normal(0, 0.35, g)
+    x = rng.random((n, n_binary)) < np.linspace(0.4, 0.5, n_binary)
+    coefs = np.concatenate([[0.8, -0.5], np.full(n_binary - 2, 0.2)])
+    d = rng.random(n) < expit(-0.3 + 0.6 * x[:, 0] + 0.5 * config[muni])
+    a_c, t_c = np.array([0.0, 0.3, -0.2]), np.array([0.0, -0.2, -0.4])
+    eta0 = -0.4 + a_c[c[muni]] + x @ coefs + u[muni]
+    effect = 0.6 + t_c[c[muni]] + 0.5 * (config[muni] - config.mean()) + v[muni]
+    if family == "bernoulli":
+        y: np.ndarray = (rng.random(n) < expit(eta0 + d * effect)).astype(int)
+        person_effect = expit(eta0 + effect) - expit(eta0)
+    else:
+        y = eta0 + d * effect + rng.normal(0, 1.0, n)
+        person_effect = effect
+    labels = np.array([f"{countries[m]}-{m:03d}" for m in range(g)])
+    data = pd.DataFrame({"country": countries[muni], "municipality": labels[muni]})
+    for j in range(n_binary):
+        data[f"x{j + 1}"] = x[:, j].astype(int)
+    data["config"] = config[muni].astype(int)
+    data["treated"] = d.astype(int)
+    data["y"] = y
+    truth = pd.Series(person_effect).groupby(data["municipality"]).mean()
+    return data, truth

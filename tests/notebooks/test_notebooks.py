@@ -55,3 +55,16 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert all(v > lalonde["value"][0] for v in lalonde["value"][1:])  # adjustment moves towards 1,794
         cate_rmse = results["cate_rmse"]
         assert isinstance(cate_rmse, float) and cate_rmse < 0.2
+    if name == "03-bayesian-multilevel":
+        truth, ame = results["true_ame"], results["ame"]
+        assert isinstance(truth, float) and isinstance(ame, dict)
+        assert ame["ci_low"] <= truth <= ame["ci_high"], (ame, truth)
+        coverage = results["municipal_coverage90"]
+        assert isinstance(coverage, float) and 0.8 <= coverage <= 1.0  # 90% intervals of municipality effects
+        rows = results["rows"]
+        assert isinstance(rows, dict) and rows["cells"] and rows["rows"] < rows["persons"]
+        ppc = results["ppc_inside"]
+        assert isinstance(ppc, float) and ppc >= 0.5
+        shrink = results["shrinkage_sd"]
+        assert isinstance(shrink, dict) and shrink["pooled"] < shrink["raw"]
+        assert isinstance(results["loo"], dict) and isinstance(results["pooled_mu"], dict)

@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit
 
 from o4o_causal.bayes import Priors, fit_multilevel
 from o4o_causal.bayes.design import build
 from o4o_causal.exceptions import ConvergenceError, DataError, O4OWarning, SpecificationError
+from o4o_causal.synth.designs import multilevel_design
 
 SAMPLER = {"draws": 400, "tune": 400, "chains": 2}
 
@@ -19,41 +19,8 @@ SAMPLER = {"draws": 400, "tune": 400, "chains": 2}
 def simulate(
     seed: int = 0, n: int = 4000, per_country: int = 20, family: str = "bernoulli"
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Persons in municipalities in three countries, drawn from the model class itself.
-
-    Returns the data and the true average effect of every municipality (probability scale).
-    """
-    rng = np.random.default_rng(seed)
-    countries = np.repeat(["DK", "NO", "SE"], per_country)
-    g = countries.size
-    muni = rng.integers(0, g, n)
-    c = pd.factorize(countries, sort=True)[0]
-    config = rng.random(g) < 0.5  # municipality configuration (cross-level interaction)
-    u, v = rng.normal(0, 0.5, g), rng.normal(0, 0.35, g)
-    x1, x2 = rng.random(n) < 0.4, rng.random(n) < 0.5
-    d = rng.random(n) < expit(-0.3 + 0.6 * x1 + 0.5 * config[muni])
-    a_c, t_c = np.array([0.0, 0.3, -0.2]), np.array([0.0, -0.2, -0.4])
-    eta0 = -0.4 + a_c[c[muni]] + 0.8 * x1 - 0.5 * x2 + u[muni]
-    effect = 0.6 + t_c[c[muni]] + 0.5 * (config[muni] - config.mean()) + v[muni]
-    if family == "bernoulli":
-        y = (rng.random(n) < expit(eta0 + d * effect)).astype(int)
-        person_effect = expit(eta0 + effect) - expit(eta0)
-    else:
-        y = eta0 + d * effect + rng.normal(0, 1.0, n)
-        person_effect = effect
-    data = pd.DataFrame(
-        {
-            "country": countries[muni],
-            "municipality": [f"{countries[m]}-{m:03d}" for m in muni],
-            "x1": x1.astype(int),
-            "x2": x2.astype(int),
-            "config": config[muni].astype(int),
-            "treated": d.astype(int),
-            "y": y,
-        }
-    )
-    truth = pd.Series(person_effect).groupby(data["municipality"]).mean()
-    return data, truth
+    """Persons drawn from the model class itself (see :func:`o4o_causal.synth.designs.multilevel_design`)."""
+    return multilevel_design(n, per_country=per_country, family=family, seed=seed)
 
 
 KW = {"outcome": "y", "treatment": "treated", "covariates": ["x1", "x2", "config"], "modifiers": ["config"]}
@@ -102,11 +69,11 @@ def test_planted_effects_are_recovered(fits, world) -> None:
     municipal = cells.group_effects("municipality").set_index("group")
     inside = (municipal["ci_low"] <= truth) & (truth <= municipal["ci_high"])
     assert 0.75 <= inside.mean() <= 1.0, inside.mean()  # 90% intervals
-    countries = cells.group_effects("country").set_index("group")
     true_country = pd.Series(person_truth).groupby(data["country"].to_numpy()).mean()
-    for country in ("DK", "NO", "SE"):
-        row = countries.loc[country]
-        assert row["ci_low"] <= true_country[country] <= row["ci_high"], country
+    draws = cells.effects.country  # draws x countries (DK, NO, SE)
+    low, high = np.quantile(draws, [0.01, 0.99], axis=0)  # 98%: three checks at once
+    for j, country in enumerate(cells.design.countries):
+        assert low[j] <= true_country[country] <= high[j], country
     delta = cells.summary().set_index("parameter").loc["delta[config]"]
     assert delta["ci_low"] <= 0.5 <= delta["ci_high"]  # planted cross-level interaction
     contrasts = cells.country_contrasts().set_index("contrast")
@@ -145,7 +112,10 @@ def test_normal_family_cells_equal_persons() -> None:
 def test_convergence_gate_raises_with_parameter_names(world) -> None:
     data, _ = world
     small = data.head(600)
-    with pytest.raises(ConvergenceError, match="sigma|theta|alpha|u|v"), warnings.catch_warnings():
+    with (
+        pytest.raises(ConvergenceError, match=r"(alpha|theta|sigma_u|sigma_v|u\[[A-Z]{2}-\d+\]|v\[[A-Z]{2}-\d+\])"),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore", O4OWarning)
         fit_multilevel(small, **KW, seed=1, draws=15, tune=5, chains=2)
 
@@ -213,3 +183,82 @@ def test_input_not_mutated_and_priors_printable(world) -> None:
     pd.testing.assert_frame_equal(data, before)
     table = Priors(municipality_effect_scale=0.3).table()
     assert "HalfNormal(0.3)" in table["prior"].tolist()
+
+
+def test_cell_likelihood_equals_person_likelihood_exactly(world) -> None:
+    """Deterministic: log p(cells) - log p(persons) is a constant (sum of log binomial coefficients)."""
+    from scipy.special import gammaln
+
+    from o4o_causal.bayes.model import build_model
+
+    data, _ = world
+    small = data.head(800).assign(resources=lambda f: pd.factorize(f["municipality"])[0] / 10.0)
+    kw = {**KW, "covariates": ["x1", "x2", "config", "resources"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", O4OWarning)
+        cells = _build(small, **kw, sufficient_statistics=True)
+        persons = _build(small, **kw, sufficient_statistics=False)
+    assert cells.collapsed and cells.weight.size < persons.weight.size
+    logp_cells = build_model(cells, Priors()).compile_logp()
+    model_p = build_model(persons, Priors())
+    logp_persons = model_p.compile_logp()
+    constant = float(np.sum(gammaln(cells.weight + 1) - gammaln(cells.y + 1) - gammaln(cells.weight - cells.y + 1)))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in model_p.initial_point().items()}
+        assert np.isclose(logp_cells(point) - logp_persons(point), constant, rtol=1e-10, atol=1e-8)
+    # normal outcome: cell sums of (y - mean) and (y - mean)^2 give exactly the person-level likelihood
+    normal, _ = simulate(seed=3, n=600, per_country=5, family="normal")
+    normal["y"] = normal["y"] + 1e4  # a large mean must not cost precision
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", O4OWarning)
+        nc, npers = (_build(normal, sufficient_statistics=s) for s in (True, False))
+    mc, mp = build_model(nc, Priors()), build_model(npers, Priors())
+    fc, fp = mc.compile_logp(), mp.compile_logp()
+    for _ in range(3):
+        point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in mp.initial_point().items()}
+        assert np.isclose(fc(point), fp(point), rtol=1e-9)
+
+
+def test_person_level_loo_from_cells_equals_loo_from_persons(fits) -> None:
+    from o4o_causal.bayes import compare
+
+    cells, persons = fits
+    a, b = cells.loo(), persons.loo()
+    assert a.n == b.n == persons.design.n_persons
+    assert abs(a.elpd - b.elpd) < 3.0, (a.elpd, b.elpd)  # same persons, different MCMC runs
+    assert a.max_k < 0.7 and a.p_loo > 0
+    table = compare({"cells": cells, "persons": persons})
+    assert set(table.index) == {"cells", "persons"} and table["elpd_diff"].max() == 0.0
+    assert table["elpd"].round(6).nunique() == 2  # not rounded away (ArviZ rounds by default)
+
+
+def test_compare_refuses_different_persons(fits, world) -> None:
+    from o4o_causal.bayes import compare
+
+    cells, _ = fits
+    data, _ = world
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", O4OWarning)
+        other = fit_multilevel(data.head(1500), **KW, seed=1, on_failure="warn", draws=100, tune=100, chains=2)
+    with pytest.raises(SpecificationError, match="same persons"):
+        compare({"a": cells, "b": other})
+
+
+def test_small_municipalities_are_suppressed(fits) -> None:
+    cells, _ = fits
+    full = cells.group_effects("municipality", suppress=False)
+    shown = cells.group_effects("municipality")
+    small = full["persons"] < 5
+    assert shown.loc[small, "mean"].isna().all() and shown.loc[~small, "mean"].notna().all()
+    shrink = cells.shrinkage()
+    few = (shrink["treated"].isna()) | (shrink["untreated"].isna())
+    assert shrink.loc[few, "raw"].isna().all()
+    valid = shrink["shrinkage"].dropna()
+    assert len(valid) > 10 and valid.between(-0.5, 1.0).all() and valid.median() > 0
+
+
+def test_modifier_without_main_effect_warns(world) -> None:
+    data, _ = world
+    with pytest.warns(O4OWarning, match="main effect is fixed at zero"):
+        _build(data, covariates=["x1", "x2"], modifiers=["config"])
