@@ -44,6 +44,7 @@ def fit_multilevel(
     priors: Priors | None = None,
     sufficient_statistics: bool | str = "auto",
     varying_effects: bool = True,
+    centred: bool = False,
     draws: int | None = None,
     tune: int | None = None,
     chains: int | None = None,
@@ -83,6 +84,10 @@ def fit_multilevel(
         ``"auto"`` collapses persons into cells when every person-level column is discrete.
     varying_effects
         Municipality-varying treatment effects (``False``: a candidate model for LOO comparison).
+    centred
+        Centred parametrisation of the municipality effects: better when every municipality
+        has many persons (the data dominate the prior); the default non-centred form suits
+        many small municipalities. Intercepts and effects are independent (no correlation).
     draws, tune, chains, target_accept
         Sampler settings (defaults :data:`o4o_causal.config.SAMPLER`); the sampler is nutpie.
     seed
@@ -131,7 +136,7 @@ def fit_multilevel(
         design.weight.size,
         "sufficient statistics: binomial/normal cells" if design.collapsed else "individual level",
     )
-    model = build_model(design, prior, varying_effects=varying_effects)
+    model = build_model(design, prior, varying_effects=varying_effects, centred=centred)
     timings["build"] = time.perf_counter() - start
     sampler = config.SAMPLER
     start = time.perf_counter()

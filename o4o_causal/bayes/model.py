@@ -65,7 +65,7 @@ class Priors:
         return pd.DataFrame(rows)
 
 
-def build_model(design: Design, priors: Priors, *, varying_effects: bool = True) -> Any:
+def build_model(design: Design, priors: Priors, *, varying_effects: bool = True, centred: bool = False) -> Any:
     """Return the PyMC model (non-centred municipality intercepts and, optionally, treatment effects)."""
     import pymc as pm
 
@@ -83,16 +83,22 @@ def build_model(design: Design, priors: Priors, *, varying_effects: bool = True)
         theta = pm.Normal("theta", 0.0, priors.effect_sd * scale)
         t_c = pm.Normal("country_effect", 0.0, priors.country_sd * scale, dims="country_other")
         sigma_u = pm.HalfNormal("sigma_u", priors.municipality_intercept_scale * scale)
-        e_u = pm.Normal("u_raw", 0.0, 1.0, dims="municipality")
-        u = pm.Deterministic("u", sigma_u * e_u, dims="municipality")
+        if centred:
+            u = pm.Normal("u", 0.0, sigma_u, dims="municipality")
+        else:
+            e_u = pm.Normal("u_raw", 0.0, 1.0, dims="municipality")
+            u = pm.Deterministic("u", sigma_u * e_u, dims="municipality")
         a_full = pm.math.concatenate([np.zeros(1), a_c])
         t_full = pm.math.concatenate([np.zeros(1), t_c])
         eta = alpha + a_full[design.country] + u[design.municipality]
         effect = theta + t_full[design.country]
         if varying_effects:
             sigma_v = pm.HalfNormal("sigma_v", priors.municipality_effect_scale * scale)
-            e_v = pm.Normal("v_raw", 0.0, 1.0, dims="municipality")
-            v = pm.Deterministic("v", sigma_v * e_v, dims="municipality")
+            if centred:
+                v = pm.Normal("v", 0.0, sigma_v, dims="municipality")
+            else:
+                e_v = pm.Normal("v_raw", 0.0, 1.0, dims="municipality")
+                v = pm.Deterministic("v", sigma_v * e_v, dims="municipality")
             effect = effect + v[design.municipality]
         if design.x.shape[1]:
             beta = pm.Normal("beta", 0.0, priors.coef_sd * scale, dims="covariate")

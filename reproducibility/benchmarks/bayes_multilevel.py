@@ -5,6 +5,7 @@ Run by hand (not part of the tests):
     .venv/bin/python reproducibility/benchmarks/bayes_multilevel.py            # both parts
     .venv/bin/python reproducibility/benchmarks/bayes_multilevel.py ess        # n = 100,000 comparison
     .venv/bin/python reproducibility/benchmarks/bayes_multilevel.py scale      # n = 1,000,000, cells
+    .venv/bin/python reproducibility/benchmarks/bayes_multilevel.py scale-centred   # same, centred
 
 Data: :func:`o4o_causal.synth.designs.multilevel_design` (three countries, ~700
 municipalities, binary outcome, three binary person-level covariates, a municipality
@@ -101,7 +102,7 @@ def _ess_part() -> dict[str, object]:
     return out
 
 
-def _scale_part() -> dict[str, object]:
+def _scale_part(centred: bool = False) -> dict[str, object]:
     from o4o_causal.bayes import fit_multilevel
     from o4o_causal.synth.designs import multilevel_design
 
@@ -110,7 +111,7 @@ def _scale_part() -> dict[str, object]:
     t1 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_multilevel(data, **KW, draws=1000, tune=1000, chains=4, seed=SEED, on_failure="warn")
+        fit = fit_multilevel(data, **KW, draws=1000, tune=1000, chains=4, seed=SEED, on_failure="warn", centred=centred)
     t2 = time.perf_counter()
     ame = fit.ame()
     municipal = fit.group_effects("municipality").set_index("group")
@@ -119,6 +120,7 @@ def _scale_part() -> dict[str, object]:
     person_truth = truth.reindex(data["municipality"]).to_numpy()
     return {
         "n": len(data),
+        "centred": centred,
         "rows": int(fit.design.weight.size),
         "data_s": round(t1 - t0, 1),
         "fit_multilevel_s": round(t2 - t1, 1),
@@ -164,6 +166,8 @@ def main(parts: list[str]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(_ess_part() if sys.argv[2] == "ess" else _scale_part(), default=float))
+        part = sys.argv[2]
+        figures = _ess_part() if part == "ess" else _scale_part(centred=part == "scale-centred")
+        print(json.dumps(figures, default=float))
     else:
         main(sys.argv[1:] or ["ess", "scale"])
