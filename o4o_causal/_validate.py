@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from o4o_causal.exceptions import DataError, format_error
+from o4o_causal.exceptions import DataError, SpecificationError, format_error
 
 
 def require_frame(data: object, what: str = "data") -> pd.DataFrame:
@@ -82,3 +82,18 @@ def binary_treatment(data: pd.DataFrame, column: str, what: str = "data") -> np.
             )
         )
     return values.to_numpy().astype(np.int64)
+
+
+def column_names(value: Sequence[str] | str | None, what: str) -> list[str]:
+    """Return ``value`` (a name, names or None) as a list of distinct column names, in order.
+
+    Raises :class:`SpecificationError` naming ``what`` when an entry is not a string.
+    """
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(v, str) for v in names):
+        raise SpecificationError(
+            format_error(what=what, expected="column names (str)", found=repr(names), fix="pass a list of names")
+        )
+    return list(dict.fromkeys(names))

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from o4o_causal._validate import binary_treatment, require_columns, require_frame, require_no_missing
+from o4o_causal._validate import (
+    binary_treatment,
+    column_names,
+    require_columns,
+    require_frame,
+    require_no_missing,
+)
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
 
 #: A person-level column with at most this many distinct values counts as discrete.
@@ -62,12 +68,6 @@ class Design:
     person_row: np.ndarray  # row (cell or person) of every person, in input order
     person_y: np.ndarray  # outcome of every person (person-level LOO)
     fingerprint: str  # hash of (municipality, treatment, outcome) per person: same persons, same order
-
-
-def _names(value: Sequence[str] | str | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
 def _family(y: pd.Series, family: str, outcome: str) -> str:
@@ -137,7 +137,7 @@ def build(
             )
         )
     country_col, muni_col = levels
-    cov, mod = _names(covariates), _names(modifiers)
+    cov, mod = column_names(covariates, "covariates"), column_names(modifiers, "modifiers")
     used = list(dict.fromkeys([outcome, treatment, country_col, muni_col, *cov, *mod]))
     require_columns(frame, used)
     require_no_missing(frame, used)

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from o4o_causal._validate import binary_treatment, require_columns, require_frame, require_no_missing
+from o4o_causal._validate import (
+    binary_treatment,
+    column_names,
+    require_columns,
+    require_frame,
+    require_no_missing,
+)
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
 
 #: Below this many clusters a warning says that cluster-robust intervals are optimistic.
@@ -42,19 +48,6 @@ class Prepared:
 
 def _unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
-
-
-def _as_names(value: Sequence[str] | str | None, what: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    names = list(value)
-    if not all(isinstance(v, str) for v in names):
-        raise SpecificationError(
-            format_error(what=what, expected="column names (str)", found=repr(names), fix="pass a list of names")
-        )
-    return names
 
 
 def _numeric(data: pd.DataFrame, column: str, role: str) -> None:
@@ -134,7 +127,7 @@ def prepare(
 ) -> Prepared:
     """Validate the inputs and build read-only design matrices (never mutates ``data``)."""
     frame = require_frame(data)
-    x_names = _unique(_as_names(effect_modifiers, "effect_modifiers"))
+    x_names = column_names(effect_modifiers, "effect_modifiers")
     if not x_names:
         raise SpecificationError(
             format_error(
@@ -144,8 +137,8 @@ def prepare(
                 fix="name the characteristics the effect may vary with",
             )
         )
-    w_raw = [c for c in _unique(_as_names(controls, "controls")) if c not in x_names]
-    kept_names = _unique(_as_names(keep, "keep"))
+    w_raw = [c for c in column_names(controls, "controls") if c not in x_names]
+    kept_names = column_names(keep, "keep")
     clash = {outcome, treatment} & set(x_names + w_raw)
     if clash:
         raise SpecificationError(
