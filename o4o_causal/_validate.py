@@ -97,3 +97,25 @@ def column_names(value: Sequence[str] | str | None, what: str) -> list[str]:
             format_error(what=what, expected="column names (str)", found=repr(names), fix="pass a list of names")
         )
     return list(dict.fromkeys(names))
+
+
+def require_numeric(data: pd.DataFrame, columns: Iterable[str], role: str, *, note: str = "") -> None:
+    """Raise :class:`DataError` for the first of ``columns`` that is not numeric or boolean.
+
+    Categorical columns count as non-numeric even with numeric categories. ``note`` is
+    appended to what was expected (e.g. why the column is not encoded silently).
+    """
+    for column in columns:
+        dtype = data[column].dtype
+        if pd.api.types.is_bool_dtype(dtype) or (
+            pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+        ):
+            continue
+        raise DataError(
+            format_error(
+                what=f"{role} column {column!r}",
+                expected=f"numeric values{f' ({note})' if note else ''}",
+                found=f"dtype {dtype}",
+                fix=f"encode it first, e.g. pd.get_dummies(data, columns=[{column!r}], drop_first=True, dtype=float)",
+            )
+        )

@@ -34,6 +34,7 @@ from o4o_causal._validate import (
     require_columns,
     require_frame,
     require_no_missing,
+    require_numeric,
 )
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
 
@@ -92,19 +93,6 @@ def _family(y: pd.Series, family: str, outcome: str) -> str:
     return family
 
 
-def _numeric(frame: pd.DataFrame, cols: Sequence[str], role: str) -> None:
-    for col in cols:
-        if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
-            raise DataError(
-                format_error(
-                    what=f"{role} column {col!r}",
-                    expected="numeric values",
-                    found=f"dtype {frame[col].dtype}",
-                    fix=f"encode it, e.g. pd.get_dummies(data, columns=[{col!r}], drop_first=True, dtype=int)",
-                )
-            )
-
-
 def _within_constant(frame: pd.DataFrame, cols: Sequence[str], muni: str) -> list[str]:
     """Return the columns of ``cols`` that are constant within every municipality."""
     cols = list(dict.fromkeys(cols))
@@ -143,7 +131,7 @@ def build(
     require_no_missing(frame, used)
     d = binary_treatment(frame, treatment)
     fam = _family(frame[outcome], family, outcome)
-    _numeric(frame, [outcome, *cov, *mod], "outcome/covariate/modifier")
+    require_numeric(frame, [outcome, *cov, *mod], "outcome/covariate/modifier")
     nested = frame.groupby(muni_col, sort=False)[country_col].nunique()
     if int(nested.max()) > 1:
         raise DataError(

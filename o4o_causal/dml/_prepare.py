@@ -25,6 +25,7 @@ from o4o_causal._validate import (
     require_columns,
     require_frame,
     require_no_missing,
+    require_numeric,
 )
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
 
@@ -48,22 +49,6 @@ class Prepared:
 
 def _unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
-
-
-def _numeric(data: pd.DataFrame, column: str, role: str) -> None:
-    dtype = data[column].dtype
-    if pd.api.types.is_bool_dtype(dtype) or (
-        pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
-    ):
-        return
-    raise DataError(
-        format_error(
-            what=f"{role} column {column!r}",
-            expected="numeric values (effect modifiers are interpreted, so they are not encoded silently)",
-            found=f"dtype {dtype}",
-            fix=f"encode it first, e.g. pd.get_dummies(data, columns=[{column!r}], drop_first=True, dtype=float)",
-        )
-    )
 
 
 def _finite(values: np.ndarray, names: Sequence[str], what: str) -> None:
@@ -153,9 +138,10 @@ def prepare(
     require_columns(frame, [*used, *kept_names])
     require_no_missing(frame, used)
     d = binary_treatment(frame, treatment)
-    _numeric(frame, outcome, "outcome")
-    for col in x_names:
-        _numeric(frame, col, "effect modifier")
+    require_numeric(frame, [outcome], "outcome")
+    require_numeric(
+        frame, x_names, "effect modifier", note="effect modifiers are interpreted, so they are not encoded silently"
+    )
     y = frame[outcome].to_numpy(dtype=float, copy=True)
     x = frame[x_names].to_numpy(dtype=np.float64, copy=True)
     _finite(x, x_names, "effect modifier")
