@@ -27,15 +27,9 @@ Each part runs in a fresh child process (peak memory per part). Figures are appe
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import resource
-import subprocess
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -136,38 +130,8 @@ def _scale_part(centred: bool = False) -> dict[str, object]:
     }
 
 
-def run_part(part: str) -> dict[str, object]:
-    """Run one part in a child process and return its figures with peak memory."""
-    done = subprocess.run([sys.executable, __file__, "--child", part], capture_output=True, text=True, check=True)
-    figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2)
-    return figures
-
-
-def main(parts: list[str]) -> None:
-    """Run ``parts`` and append the results."""
-    from o4o_causal import __version__, config
-
-    entry: dict[str, object] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "o4o_causal": __version__,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "threads": config.threads(),
-    }
-    for part in parts:
-        print(f"running {part} ...", flush=True)
-        entry[part] = run_part(part)
-        print(json.dumps(entry[part], indent=1), flush=True)
-    history = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    history.append(entry)
-    RESULTS.write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
-    print(f"appended to {RESULTS.name}")
-
-
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        part = sys.argv[2]
-        figures = _ess_part() if part == "ess" else _scale_part(centred=part == "scale-centred")
-        print(json.dumps(figures, default=float))
-    else:
-        main(sys.argv[1:] or ["ess", "scale"])
+    from _harness import run
+
+    parts = {"ess": _ess_part, "scale": _scale_part, "scale-centred": lambda: _scale_part(centred=True)}
+    run(__file__, RESULTS, parts, ["ess", "scale"])

@@ -24,15 +24,8 @@ Figures are appended to ``dml_cate.results.json`` next to this file.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import resource
-import subprocess
-import sys
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -139,11 +132,8 @@ def _compare() -> dict[str, object]:
     }
 
 
-def run_part(part: str) -> dict[str, object]:
-    """Run one part in a child process and return its figures with peak memory."""
-    done = subprocess.run([sys.executable, __file__, "--child", part], capture_output=True, text=True, check=True)
-    figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    figures["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2)
+def _judge(part: str, figures: dict[str, object]) -> None:
+    """Add ``meets_targets`` to the figures of ``part``."""
     if part == "register":
         figures["meets_targets"] = (
             float(figures["estimate_ate_gates_s"]) <= TARGETS["register"]["seconds"]  # type: ignore[arg-type]
@@ -153,32 +143,16 @@ def run_part(part: str) -> dict[str, object]:
         figures["meets_targets"] = float(figures["speedup"]) >= TARGETS["compare"]["speedup"] and float(  # type: ignore[arg-type]
             figures["suite_cate_rmse"]  # type: ignore[arg-type]
         ) <= float(figures["econml_cate_rmse"])  # type: ignore[arg-type]
-    return figures
-
-
-def main(parts: list[str]) -> None:
-    """Run ``parts`` and append the results."""
-    from o4o_causal import __version__, config
-
-    entry: dict[str, object] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "o4o_causal": __version__,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "threads": config.threads(),
-        "targets": TARGETS,
-    }
-    for part in parts:
-        print(f"running {part} ...", flush=True)
-        entry[part] = run_part(part)
-        print(json.dumps(entry[part], indent=1), flush=True)
-    history = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    history.append(entry)
-    RESULTS.write_text(json.dumps(history, indent=1) + "\n", encoding="utf-8")
-    print(f"appended to {RESULTS.name}")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(_register() if sys.argv[2] == "register" else _compare(), default=float))
-    else:
-        main(sys.argv[1:] or ["register", "compare"])
+    from _harness import run
+
+    run(
+        __file__,
+        RESULTS,
+        {"register": _register, "compare": _compare},
+        ["register", "compare"],
+        extra={"targets": TARGETS},
+        judge=_judge,
+    )
