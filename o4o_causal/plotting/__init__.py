@@ -25,10 +25,22 @@ from o4o_causal.plotting.dml import (
     sorted_effects_plot,
 )
 from o4o_causal.plotting.estimates import forest, forest_data
+from o4o_causal.plotting.policy import (
+    event_study_data,
+    event_study_plot,
+    gaps_data,
+    gaps_plot,
+    subgroup_forest,
+    subgroup_forest_data,
+    synthetic_control_data,
+    synthetic_control_plot,
+)
+from o4o_causal.plotting.qca import OUT_COLOURS, truth_table_data, truth_table_plot, xy_plot, xy_plot_data
 from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
 from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
 
 __all__ = [
+    "OUT_COLOURS",
     "STATE_COLOURS",
     "calibration_plot",
     "cate_distribution",
@@ -40,8 +52,12 @@ __all__ = [
     "country_contrasts_plot",
     "dag_layout",
     "draw_dag",
+    "event_study_data",
+    "event_study_plot",
     "forest",
     "forest_data",
+    "gaps_data",
+    "gaps_plot",
     "gate_forest",
     "overlap_plot",
     "policy_tree_plot",
@@ -52,5 +68,13 @@ __all__ = [
     "shrinkage_plot",
     "sorted_effects_data",
     "sorted_effects_plot",
+    "subgroup_forest",
+    "subgroup_forest_data",
+    "synthetic_control_data",
+    "synthetic_control_plot",
     "to_graphviz",
+    "truth_table_data",
+    "truth_table_plot",
+    "xy_plot",
+    "xy_plot_data",
 ]

@@ -24,7 +24,7 @@ SCALES: dict[str, dict[str, Any]] = {
     "small": {
         "core": {"NO": 1500, "SE": 1500, "DK": 1000},
         "waa": {"NO": 800, "SE": 400, "DK": 300},
-        "sa_fraction": 0.002,
+        "sa_fraction": 0.01,
         "neet_per_municipality": 4,
         "core_pre_months": 12,
     },

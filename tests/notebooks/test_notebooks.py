@@ -68,3 +68,13 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         shrink = results["shrinkage_sd"]
         assert isinstance(shrink, dict) and shrink["pooled"] < shrink["raw"]
         assert isinstance(results["loo"], dict) and isinstance(results["pooled_mu"], dict)
+    if name == "05-social-assistance-rates":
+        est, truth = results["did_recipients"], results["true_att_recipients"]
+        assert isinstance(est, dict) and isinstance(truth, float)
+        assert est["ci_low"] <= truth <= est["ci_high"], (est, truth)
+        pretrend = results["pretrend_p"]
+        assert isinstance(pretrend, float) and pretrend > 0.01  # no pre-trends planted
+        p_values = results["sc_p_values"]
+        assert isinstance(p_values, dict) and all(0.0 < p <= 1.0 for p in p_values.values())
+        coverage = results["group_coverage"]
+        assert isinstance(coverage, float) and coverage >= 0.5  # four planted group effects
