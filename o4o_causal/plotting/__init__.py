@@ -37,6 +37,19 @@ from o4o_causal.plotting.policy import (
 )
 from o4o_causal.plotting.qca import OUT_COLOURS, truth_table_data, truth_table_plot, xy_plot, xy_plot_data
 from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
+from o4o_causal.plotting.trajectories import (
+    country_shares_data,
+    country_shares_plot,
+    mean_time_data,
+    mean_time_plot,
+    quality_plot,
+    quality_plot_data,
+    transition_heatmap,
+    transition_heatmap_data,
+    type_chronogram,
+    type_chronogram_data,
+    type_chronograms,
+)
 from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogram, configuration_heatmap
 
 __all__ = [
@@ -50,6 +63,8 @@ __all__ = [
     "chronogram",
     "configuration_heatmap",
     "country_contrasts_plot",
+    "country_shares_data",
+    "country_shares_plot",
     "dag_layout",
     "draw_dag",
     "event_study_data",
@@ -59,9 +74,13 @@ __all__ = [
     "gaps_data",
     "gaps_plot",
     "gate_forest",
+    "mean_time_data",
+    "mean_time_plot",
     "overlap_plot",
     "policy_tree_plot",
     "ppc_plot",
+    "quality_plot",
+    "quality_plot_data",
     "sensitivity_contour",
     "sensitivity_contour_data",
     "shrinkage_data",
@@ -73,8 +92,13 @@ __all__ = [
     "synthetic_control_data",
     "synthetic_control_plot",
     "to_graphviz",
+    "transition_heatmap",
+    "transition_heatmap_data",
     "truth_table_data",
     "truth_table_plot",
+    "type_chronogram",
+    "type_chronogram_data",
+    "type_chronograms",
     "xy_plot",
     "xy_plot_data",
 ]
