@@ -17,13 +17,14 @@ The two differ by the factor ``(N-K_nonnested)/(N-K_full)`` on the variance.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from o4o_causal.exceptions import DataError, format_error
+from o4o_causal.exceptions import DataError, O4OWarning, format_error
 
 SSC_OPTIONS = ("nonnested", "full")
 #: Convergence tolerance of pyfixest's alternating-projections demeaning.
@@ -49,16 +50,37 @@ class FeolsFit:
         w = np.asarray(weights, dtype=float)
         return float(w @ self.coef), float(np.sqrt(max(float(w @ self.vcov @ w), 0.0)))
 
-    def wald(self, restriction: np.ndarray) -> tuple[float, int, float]:
+    def wald(self, restriction: np.ndarray, *, what: str = "Wald test") -> tuple[float, int, float]:
         """Return the chi-square Wald statistic, degrees of freedom and p-value of ``R coef = 0``."""
-        from scipy import stats
-
         r = np.atleast_2d(np.asarray(restriction, dtype=float))
-        value = r @ self.coef
-        middle = r @ self.vcov @ r.T
-        stat = float(value @ np.linalg.lstsq(middle, value, rcond=None)[0])
-        df = int(np.linalg.matrix_rank(middle))
-        return stat, df, float(stats.chi2.sf(stat, df)) if df else float("nan")
+        return chi2_wald(r @ self.coef, r @ self.vcov @ r.T, n_clusters=self.n_clusters, what=what)
+
+
+def chi2_wald(value: np.ndarray, vcov: np.ndarray, *, n_clusters: int, what: str) -> tuple[float, int, float]:
+    """Return the chi-square Wald statistic, degrees of freedom and p-value of ``value = 0``.
+
+    ``vcov`` is the (cluster-robust) covariance of ``value``. A CRV1 covariance has rank at
+    most ``G - 1`` (``G`` clusters); when its rank is below the number of restrictions the
+    statistic uses a pseudo-inverse and tests only the estimable projection of the
+    restrictions (``df`` = rank): an :class:`~o4o_causal.exceptions.O4OWarning` says so.
+    """
+    from scipy import stats
+
+    value = np.asarray(value, dtype=float)
+    middle = np.atleast_2d(np.asarray(vcov, dtype=float))
+    q = int(value.size)
+    stat = float(value @ np.linalg.lstsq(middle, value, rcond=None)[0])
+    df = int(np.linalg.matrix_rank(middle))
+    if df < q:
+        warnings.warn(
+            f"{what}: the cluster-robust covariance of the {q} restrictions has rank {df} (with {n_clusters} "
+            f"clusters a CRV1 covariance has rank at most {max(n_clusters - 1, 0)}); the test uses df = {df} and "
+            "tests only a projection of the restrictions. Test fewer restrictions (e.g. a narrower window or "
+            "binned endpoints) or use more clusters.",
+            O4OWarning,
+            stacklevel=3,
+        )
+    return stat, df, float(stats.chi2.sf(stat, df)) if df else float("nan")
 
 
 def feols(

@@ -449,8 +449,9 @@ def did_by(
 
     One model: a treated-post indicator per group, unit effects and ``time x group``
     effects (``twfe``), or the change regression with group intercepts and a treated
-    indicator per group (``2x2``). Coefficients equal separate regressions per group;
-    the joint CRV1 covariance gives the Wald test of equal effects.
+    indicator per group (``2x2``). Without covariates the coefficients equal separate
+    regressions per group; with covariates they do not (the covariate slopes are common
+    to all groups). The joint CRV1 covariance gives the Wald test of equal effects.
 
     Parameters
     ----------
@@ -558,7 +559,7 @@ def did_by(
     for k in range(1, len(labels)):
         restriction[k - 1, positions[k]] = 1.0
         restriction[k - 1, positions[0]] = -1.0
-    equality = fit.wald(restriction)
+    equality = fit.wald(restriction, what="did_by equality test")
     vcov = fit.vcov[np.ix_(positions, positions)].copy()
     vcov.setflags(write=False)
     return SubgroupDid(estimates=MappingProxyType(estimates), equality=equality, by=tuple(by_cols), vcov=vcov)

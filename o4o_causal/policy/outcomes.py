@@ -10,8 +10,10 @@ nonwestern, children, bergen, post``.
 * :func:`city_series` -- city-level series per month or year (number of recipients,
   recipient rate, new spells, mean spell duration, employment rates by group): the
   input of :func:`~o4o_causal.policy.synthetic_control`. Every cell carries the count
-  it rests on and a ``below_threshold`` flag (disclosure threshold of
-  :data:`o4o_causal.config.DISCLOSURE`); by default flagged values are blanked.
+  it rests on, a ``below_threshold`` flag (primary suppression, disclosure threshold of
+  :data:`o4o_causal.config.DISCLOSURE`) and a ``suppressed`` flag (primary or
+  secondary suppression, see *Disclosure control* below); by default suppressed cells
+  are blanked: ``value``, ``count`` and ``n`` alike.
 
 Groups follow the published study and the synthetic world's truth (mutually exclusive):
 ``families_children`` (children, not non-Western), ``nonwestern`` (non-Western, no
@@ -25,6 +27,34 @@ Spells: a spell starts in a month on social assistance that follows a month off 
 before the window); the elapsed duration of an ongoing spell counts months from its
 start within the window, so it is left-censored during the first months of the window
 (by at most the time since 2016-01).
+
+Disclosure control (:func:`city_series`)
+----------------------------------------
+Within one city and period the published cells are linked: ``recipient_rate`` =
+``recipients / persons``; ``mean_spell_duration`` rests on the recipients; the
+``employment_rate`` cells of the four groups partition those of ``all`` (persons and
+employed persons add up). Blanking only the cells below the threshold would let the
+blanked numbers be recovered by division or subtraction, so:
+
+1. *Primary*: a cell is below the threshold when ``count < t``, or for proportions also
+   when ``n - count < t`` (the complement would be disclosed).
+2. *Persons*: when ``persons`` is suppressed, every cell whose denominator is the
+   persons count (``recipients``, ``recipient_rate``, ``new_spells``, ``employment_rate``
+   of ``all``) is suppressed.
+3. *Rate and counts*: ``recipients``, ``recipient_rate`` and ``mean_spell_duration``
+   are suppressed together (with ``persons`` published, either of the first two gives
+   the other, and the third publishes the recipients as its count).
+4. *Partition* (``employment_rate``; cells ``all`` and the four groups): let ``H`` be
+   the suppressed groups. While ``H`` taken together fails the rule of 1 (so the
+   subtraction ``all - published groups`` would disclose them, one of them alone, or
+   all of them being 0 or all employed) -- or ``all`` is suppressed and ``H`` is empty
+   -- the smallest published group (by ``n``, then ``count``) is suppressed too. With
+   ``all`` published this ends at the latest when every group is suppressed (their
+   total is then ``all``, which passed); with ``all`` suppressed and the groups too
+   small together, every cell is suppressed. The ``recipients_<years>`` group is not
+   part of the partition (a different population).
+
+Suppressed cells publish neither ``value`` nor ``count`` nor ``n``.
 """
 
 from __future__ import annotations
@@ -230,7 +260,8 @@ def city_series(
         Year(s) defining the at-risk group ``recipients_<years>`` whose employment rate is
         added (None: no such group).
     suppress
-        Blank (NaN) values whose cell is below the threshold; the flag is always given.
+        Blank ``value``, ``count`` and ``n`` of suppressed cells (primary and secondary,
+        see the module notes); the flags are always given.
     threshold
         Disclosure threshold (default ``config.DISCLOSURE.threshold``).
 
@@ -238,13 +269,16 @@ def city_series(
     -------
     DataFrame
         Long: ``city, municipality_id, bergen, period, post, measure, group, value, count, n,
-        below_threshold``. Measures: ``persons`` (adults observed), ``recipients`` (persons
+        below_threshold, suppressed``. Measures: ``persons`` (adults observed), ``recipients`` (persons
         on social assistance in the period), ``recipient_rate``, ``new_spells``,
         ``mean_spell_duration`` (elapsed months of ongoing spells, over recipient-months),
         ``employment_rate`` (over person-months) for group ``all``, each of :data:`GROUPS`
         and ``recipients_<years>``. ``count`` is the number of persons/spells the value
         rests on, ``n`` the denominator; a cell is below the threshold when ``count < t``,
-        or for proportions also when ``n - count < t`` (the complement would be disclosed).
+        or for proportions also when ``n - count < t`` (the complement would be disclosed);
+        ``suppressed`` adds the secondary suppressions that keep the flagged cells from
+        being recovered from the published ones. ``count`` and ``n`` are nullable
+        integers (``Int64``), missing where blanked.
     """
     _checks.check_choice(freq, FREQUENCIES, "freq")
     limit = config.DISCLOSURE.threshold if threshold is None else threshold
@@ -312,10 +346,11 @@ def city_series(
         )
         add("employment_rate", label, pm["mean"], employed_people, people, True)
     out = pd.concat(rows).join(meta, how="left").reset_index()
-    if suppress:
-        out.loc[out["below_threshold"], "value"] = np.nan
-    out["count"] = out["count"].astype(np.int64)
-    out["n"] = out["n"].astype(np.int64)
+    out["suppressed"] = _secondary(out, limit)
+    hidden = out["suppressed"].to_numpy(dtype=bool) & suppress
+    for column in ("count", "n"):
+        out[column] = pd.arrays.IntegerArray(out[column].to_numpy(dtype=np.int64), hidden.copy())
+    out.loc[hidden, "value"] = np.nan
     columns = [
         "city",
         "municipality_id",
@@ -328,8 +363,63 @@ def city_series(
         "count",
         "n",
         "below_threshold",
+        "suppressed",
     ]
     return out[columns].sort_values(["measure", "group", "city", "period"], ignore_index=True)
+
+
+def _passes(count: float, n: float, limit: int) -> bool:
+    """Return whether a proportion cell (or an aggregate of cells) passes the threshold rule."""
+    return bool(count >= limit and n - count >= limit)
+
+
+def _secondary(out: pd.DataFrame, limit: int) -> np.ndarray:
+    """Return the suppression flags: primary (``below_threshold``) plus secondary (module notes)."""
+    flags = out["below_threshold"].to_numpy(dtype=bool).copy()
+    keys = pd.MultiIndex.from_frame(out[["city", "period"]])
+
+    def cells(measure: str, group: str = "all") -> np.ndarray:
+        return np.flatnonzero(((out["measure"] == measure) & (out["group"] == group)).to_numpy())
+
+    def key_flags(rows: np.ndarray) -> pd.Series:
+        return pd.Series(flags[rows], index=keys[rows])
+
+    # 2. persons suppressed -> every cell with the persons count as denominator
+    persons = key_flags(cells("persons"))
+    for measure in ("recipients", "recipient_rate", "new_spells", "employment_rate"):
+        rows = cells(measure)
+        flags[rows] |= persons.reindex(keys[rows]).to_numpy(dtype=bool)
+    # 3. recipients, recipient_rate and mean_spell_duration together
+    linked = [cells(m) for m in ("recipients", "recipient_rate", "mean_spell_duration")]
+    joint = np.zeros(len(linked[0]), dtype=bool)
+    for rows in linked:
+        joint |= key_flags(rows).reindex(keys[linked[0]]).to_numpy(dtype=bool)
+    joint_by_key = pd.Series(joint, index=keys[linked[0]])
+    for rows in linked:
+        flags[rows] |= joint_by_key.reindex(keys[rows]).to_numpy(dtype=bool)
+    # 4. the employment-rate partition: all = sum of the groups
+    parts = [cells("employment_rate", g) for g in ("all", *GROUPS)]
+    index = keys[parts[0]]
+    aligned = [pd.Series(r, index=keys[r]).reindex(index).to_numpy() for r in parts]
+    rows_matrix = np.column_stack(aligned)  # city-period x (all, groups): row numbers of ``out``
+    count = out["count"].to_numpy(dtype=float)[rows_matrix]
+    n = out["n"].to_numpy(dtype=float)[rows_matrix]
+    supp = flags[rows_matrix]
+    for k in np.flatnonzero(supp.any(axis=1)).tolist():
+        hidden = supp[k, 1:]
+        while True:
+            if hidden.any() and _passes(count[k, 1:][hidden].sum(), n[k, 1:][hidden].sum(), limit):
+                break
+            if not hidden.any() and not supp[k, 0]:
+                break
+            candidates = np.flatnonzero(~hidden)
+            if not len(candidates):
+                break
+            order = np.lexsort((count[k, 1:][candidates], n[k, 1:][candidates]))
+            hidden[candidates[order[0]]] = True
+        supp[k, 1:] = hidden
+    flags[rows_matrix] = supp
+    return flags
 
 
 __all__ = ["GROUPS", "city_series", "person_panel"]

@@ -19,6 +19,9 @@ weights ``tau`` is the difference-in-differences of means (``weights="uniform"``
 Standard error: the placebo variance of Algorithm 4 with every donor, in turn, as the
 placebo treated unit among the remaining donors (exhaustive and therefore
 deterministic instead of ``B`` random draws): ``V = mean_j (tau_j - mean tau)^2``.
+Each placebo re-estimates its weights *and* its ``zeta`` (noise level of its own
+donors), as in Algorithm 4 of the paper; the R package's ``synthdid::placebo_se``
+keeps the original fit's ``zeta``, so its standard errors can differ slightly.
 With few donors this variance is itself imprecise (nine cities: nine placebo
 estimates), and it assumes homoskedasticity across units.
 """
@@ -164,10 +167,17 @@ def synthetic_did(
     Returns
     -------
     SdidResult
+
+    Raises
+    ------
+    DataError, SpecificationError
+        As :func:`~o4o_causal.policy.synthetic_control` (including ``min_pre_periods``
+        below :data:`~o4o_causal.policy.synthetic.MIN_PRE_PERIODS` or not an integer).
     """
-    from o4o_causal.policy.synthetic import _wide
+    from o4o_causal.policy.synthetic import _wide, check_min_pre_periods
 
     _checks.check_choice(weights, WEIGHTS, "weights")
+    min_pre_periods = check_min_pre_periods(min_pre_periods)
     ci_level = _checks.check_ci_level(ci_level)
     wide = _wide(
         data,

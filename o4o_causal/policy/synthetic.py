@@ -20,13 +20,16 @@ the pre- and post-period root mean squared prediction errors (RMSPE) and their r
 Inference (placebo in space)
 ----------------------------
 Each donor in turn is treated as if treated (its donor pool: the other donors, never
-the treated unit), refitted, and its post/pre RMSPE ratio computed. The p-value is the
-treated unit's rank among all units: ``(1 + #{placebos with ratio >= treated ratio}) /
-(1 + #placebos)``; the smallest attainable p-value is ``1/(1 + #donors)`` (0.1 with the
-nine comparison cities of the Bergen study). With ``exclude_pre_rmspe=c`` placebos whose
-pre-RMSPE exceeds ``c`` times the treated unit's are excluded (Abadie et al. 2010 used
-20, 5 and 2): a placebo that cannot be reproduced before treatment says nothing about
-the post period.
+the treated unit -- the usual convention, as in Abadie et al. 2010 and SCtools, so the
+treated unit's post-period path never enters a placebo's synthetic control), refitted,
+and its post/pre RMSPE ratio computed. The p-value is the treated unit's rank among all
+units: ``(1 + #{placebos with ratio >= treated ratio}) / (1 + #placebos)``; the smallest
+attainable p-value is ``1/(1 + #donors)`` (0.1 with the nine comparison cities of the
+Bergen study). With ``exclude_pre_mspe=c`` placebos whose pre-period *mean squared*
+prediction error (MSPE = RMSPE squared) exceeds ``c`` times the treated unit's are
+excluded -- the scale of Abadie et al. (2010), who used 20, 5 and 2 times the treated
+unit's pre-MSPE (``c`` times the MSPE is ``sqrt(c)`` times the RMSPE): a placebo that
+cannot be reproduced before treatment says nothing about the post period.
 
 Robustness
 ----------
@@ -84,6 +87,7 @@ class SyntheticControlResult:
         Fit before and after treatment.
     p_value
         Placebo-in-space p-value of the post/pre RMSPE ratio (NaN without placebos).
+        The placebo pools exclude the treated unit.
     placebos
         One row per unit (treated first): ``unit, treated, pre_rmspe, post_rmspe, ratio,
         att, excluded``.
@@ -99,6 +103,8 @@ class SyntheticControlResult:
         Predictors of the treated unit, the synthetic control and the donor mean.
     treated_unit, treatment_time, n_pre, n_post
         The design.
+    exclude_pre_mspe
+        The placebo exclusion multiple (of the treated unit's pre-period MSPE), or None.
     """
 
     att: Estimate
@@ -118,10 +124,16 @@ class SyntheticControlResult:
     treatment_time: object = None
     n_pre: int = 0
     n_post: int = 0
-    exclude_pre_rmspe: float | None = None
+    exclude_pre_mspe: float | None = None
 
     def summary(self) -> pd.DataFrame:
-        """Return one row per method: synthetic control, its leave-one-out range and SDID."""
+        """Return one row per method: synthetic control, its leave-one-out range and SDID.
+
+        Columns ``method, estimate, se, ci_low, ci_high, loo_min, loo_max, p_value,
+        pre_rmspe, note``. ``ci_low``/``ci_high`` are confidence limits (SDID row only);
+        the range of the leave-one-donor-out ATTs is in ``loo_min``/``loo_max`` (it is
+        not a confidence interval).
+        """
         rows: list[dict[str, object]] = [
             {
                 "method": "synthetic control",
@@ -140,8 +152,10 @@ class SyntheticControlResult:
                     "method": "leave-one-donor-out (min..max)",
                     "estimate": math.nan,
                     "se": math.nan,
-                    "ci_low": float(self.loo["att"].min()),
-                    "ci_high": float(self.loo["att"].max()),
+                    "ci_low": math.nan,
+                    "ci_high": math.nan,
+                    "loo_min": float(self.loo["att"].min()),
+                    "loo_max": float(self.loo["att"].max()),
                     "p_value": math.nan,
                     "pre_rmspe": float(self.loo["pre_rmspe"].max()),
                     "note": f"{len(self.loo)} donors with positive weight dropped in turn",
@@ -161,7 +175,8 @@ class SyntheticControlResult:
                     "note": "placebo variance over donors (Arkhangelsky et al. 2021, Algorithm 4)",
                 }
             )
-        return pd.DataFrame(rows)
+        columns = ["method", "estimate", "se", "ci_low", "ci_high", "loo_min", "loo_max", "p_value", "pre_rmspe"]
+        return pd.DataFrame(rows).reindex(columns=[*columns, "note"])
 
     def __repr__(self) -> str:
         """One-line representation."""
@@ -306,6 +321,24 @@ def _wide(
     )
 
 
+def check_min_pre_periods(min_pre_periods: object) -> int:
+    """Return ``min_pre_periods`` if it is an integer >= :data:`MIN_PRE_PERIODS`, else raise."""
+    if (
+        isinstance(min_pre_periods, bool)
+        or not isinstance(min_pre_periods, int | np.integer)
+        or min_pre_periods < MIN_PRE_PERIODS
+    ):
+        raise SpecificationError(
+            format_error(
+                what="min_pre_periods",
+                expected=f"an integer >= {MIN_PRE_PERIODS}",
+                found=repr(min_pre_periods),
+                fix="use the default",
+            )
+        )
+    return int(min_pre_periods)
+
+
 def _predictor_scaling(wide: _Wide, v: Mapping[str, float] | None) -> np.ndarray | None:
     """Row scaling (sqrt(V)/sd) of the stacked predictors, or None without covariates."""
     if wide.covariates is None:
@@ -384,7 +417,7 @@ def synthetic_control(
     v: Mapping[str, float] | None = None,
     donors: Sequence[object] | None = None,
     placebo: bool = True,
-    exclude_pre_rmspe: float | None = None,
+    exclude_pre_mspe: float | None = None,
     loo: bool = True,
     sdid: bool = True,
     min_pre_periods: int = MIN_PRE_PERIODS,
@@ -411,8 +444,9 @@ def synthetic_control(
         Donor pool (default: every other unit).
     placebo
         Run placebo-in-space inference.
-    exclude_pre_rmspe
-        Exclude placebos with pre-RMSPE above this multiple of the treated unit's.
+    exclude_pre_mspe
+        Exclude placebos whose pre-period MSPE (squared RMSPE) is above this multiple of
+        the treated unit's (Abadie et al. 2010: 20, 5, 2).
     loo
         Run leave-one-donor-out.
     sdid
@@ -432,25 +466,19 @@ def synthetic_control(
         Missing columns, unbalanced panel, treated unit not in the data, treatment time
         outside the data, too few pre periods, fewer than two donors.
     SpecificationError
-        Invalid ``v``, ``exclude_pre_rmspe``, ``min_pre_periods``, treated unit among donors.
+        Invalid ``v``, ``exclude_pre_mspe``, ``min_pre_periods``, treated unit among donors.
     """
     ci_level = _checks.check_ci_level(ci_level)
-    if not isinstance(min_pre_periods, int) or min_pre_periods < MIN_PRE_PERIODS:
+    check_min_pre_periods(min_pre_periods)
+    if exclude_pre_mspe is not None and (
+        isinstance(exclude_pre_mspe, bool) or not isinstance(exclude_pre_mspe, int | float) or exclude_pre_mspe <= 0
+    ):
         raise SpecificationError(
             format_error(
-                what="min_pre_periods",
-                expected=f"an integer >= {MIN_PRE_PERIODS}",
-                found=repr(min_pre_periods),
-                fix="use the default",
-            )
-        )
-    if exclude_pre_rmspe is not None and (not isinstance(exclude_pre_rmspe, int | float) or exclude_pre_rmspe <= 0):
-        raise SpecificationError(
-            format_error(
-                what="exclude_pre_rmspe",
-                expected="None or a positive multiple (e.g. 5)",
-                found=repr(exclude_pre_rmspe),
-                fix="use 2, 5 or 20",
+                what="exclude_pre_mspe",
+                expected="None or a positive multiple of the treated unit's pre-period MSPE (e.g. 5)",
+                found=repr(exclude_pre_mspe),
+                fix="use 2, 5 or 20 (Abadie et al. 2010)",
             )
         )
     covs = _validate.column_names(covariates, "covariates")
@@ -496,7 +524,7 @@ def synthetic_control(
         for k, j in enumerate(wide.donors):
             others = np.delete(wide.donors, k)
             fit = _fit_one(wide.y, wide.covariates, scale, int(j), others, wide.t0)
-            excluded = exclude_pre_rmspe is not None and fit.pre_rmspe > exclude_pre_rmspe * main.pre_rmspe
+            excluded = exclude_pre_mspe is not None and fit.pre_rmspe**2 > exclude_pre_mspe * main.pre_rmspe**2
             rows.append(
                 {
                     "unit": wide.units[j],
@@ -579,8 +607,8 @@ def synthetic_control(
         treatment_time=treatment_time,
         n_pre=wide.t0,
         n_post=int(post.sum()),
-        exclude_pre_rmspe=exclude_pre_rmspe,
+        exclude_pre_mspe=exclude_pre_mspe,
     )
 
 
-__all__ = ["MIN_DONORS", "MIN_PRE_PERIODS", "SyntheticControlResult", "synthetic_control"]
+__all__ = ["MIN_DONORS", "MIN_PRE_PERIODS", "SyntheticControlResult", "check_min_pre_periods", "synthetic_control"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,19 +86,52 @@ def test_synthetic_control_recovers_effect_with_placebo_inference() -> None:
     assert res.p_value == pytest.approx(1 / 13)
     assert len(res.loo) == int((res.weights > 1e-6).sum())
     assert res.loo["att"].between(1.0, 2.0).all()
-    table = res.summary()
-    assert table["method"].tolist() == ["synthetic control", "leave-one-donor-out (min..max)", "synthetic DiD"]
+    table = res.summary().set_index("method")
+    assert table.index.tolist() == ["synthetic control", "leave-one-donor-out (min..max)", "synthetic DiD"]
+    # the leave-one-out range is not a confidence interval: its own columns, CI columns empty
+    loo = table.loc["leave-one-donor-out (min..max)"]
+    assert np.isnan(loo["ci_low"]) and np.isnan(loo["ci_high"])
+    loo_atts = []
+    for donor in res.weights.index[res.weights > 1e-6]:
+        kept = wide.drop(columns=["u00", donor])
+        w = slsqp(kept.loc[:2029].to_numpy(), wide.loc[:2029, "u00"].to_numpy())
+        loo_atts.append(float(np.mean(wide.loc[2030:, "u00"].to_numpy() - kept.loc[2030:].to_numpy() @ w)))
+    np.testing.assert_allclose([loo["loo_min"], loo["loo_max"]], [min(loo_atts), max(loo_atts)], atol=1e-5)
+    sd = table.loc["synthetic DiD"]
+    assert sd["ci_low"] < sd["estimate"] < sd["ci_high"] and np.isnan(sd["loo_min"])
 
 
-def test_exclusion_of_poorly_fitted_placebos() -> None:
+def pre_mspe_by_hand(wide: pd.DataFrame, unit: str, donors: list[str], t0: int) -> float:
+    """Pre-period MSPE of ``unit``'s synthetic control over ``donors`` (independent SLSQP weights)."""
+    pre = wide.iloc[:t0]
+    w = slsqp(pre[donors].to_numpy(), pre[unit].to_numpy())
+    return float(np.mean((pre[unit].to_numpy() - pre[donors].to_numpy() @ w) ** 2))
+
+
+def test_exclusion_of_poorly_fitted_placebos_on_the_mspe_scale() -> None:
+    """Abadie et al. (2010) exclude placebos with pre-MSPE > c x the treated unit's (MSPE, not RMSPE)."""
     data = factor_panel(seed=1)
+    wide = data.pivot(index="t", columns="unit", values="y")
+    units = wide.columns.tolist()
+    mspe = {u: pre_mspe_by_hand(wide, u, [d for d in units if d not in (u, "u00")], 30) for u in units[1:]}
+    treated = pre_mspe_by_hand(wide, "u00", units[1:], 30)
+    # c between r and r^2 for a placebo with RMSPE ratio r > 1: the MSPE rule excludes it, the RMSPE rule would not
+    ratios = sorted(np.sqrt(m / treated) for m in mspe.values() if m > treated * 1.2)
+    c = float(ratios[0] ** 1.5)
     res = synthetic_control(
-        data, outcome="y", unit="unit", time="t", treated_unit="u00", treatment_time=2030, exclude_pre_rmspe=2
+        data, outcome="y", unit="unit", time="t", treated_unit="u00", treatment_time=2030, exclude_pre_mspe=c
     )
-    placebos = res.placebos[~res.placebos["treated"]]
-    np.testing.assert_array_equal(placebos["excluded"], placebos["pre_rmspe"] > 2 * res.pre_rmspe)
-    kept = placebos[~placebos["excluded"]]
-    assert res.p_value == pytest.approx((1 + np.sum(kept["ratio"] >= res.ratio)) / (1 + len(kept)))
+    assert res.exclude_pre_mspe == c
+    placebos = res.placebos[~res.placebos["treated"]].set_index("unit")
+    expected = pd.Series({u: m > c * treated for u, m in mspe.items()})
+    pd.testing.assert_series_equal(placebos["excluded"], expected.reindex(placebos.index), check_names=False)
+    rmspe_rule = pd.Series({u: np.sqrt(m) > c * np.sqrt(treated) for u, m in mspe.items()})
+    assert (expected != rmspe_rule).any()  # the two scales differ here
+    # p-value over the kept placebos, ratios from the placebo gaps
+    gaps = res.placebo_gaps.pivot(index="t", columns="unit", values="gap")
+    ratio = np.sqrt((gaps.loc[2030:] ** 2).mean() / (gaps.loc[:2029] ** 2).mean())
+    kept = ratio[~expected.reindex(ratio.index)]
+    assert res.p_value == pytest.approx((1 + np.sum(kept >= res.ratio)) / (1 + len(kept)))
 
 
 def test_deterministic_weights() -> None:
@@ -165,10 +200,46 @@ def test_sdid_weights_and_estimate_by_hand() -> None:
     w, l_ = res.unit_weights.to_numpy(), res.time_weights.to_numpy()
     tau = (y_post["u00"].mean() - l_ @ y_pre["u00"]) - w @ (y_post.drop(columns="u00").mean().to_numpy() - l_ @ donors)
     np.testing.assert_allclose(res.estimate.value, tau, rtol=1e-10)
-    placebo = res.placebo_estimates.to_numpy()
-    assert len(placebo) == 12
-    np.testing.assert_allclose(res.estimate.se, np.sqrt(np.mean((placebo - placebo.mean()) ** 2)), rtol=1e-12)
     assert res.estimate.covers(1.5)
+
+
+def sdid_by_hand(y_pre: pd.DataFrame, y_post: pd.DataFrame, treated: str, donors: list[str]) -> float:
+    """SDID point estimate by the paper's formulas with independent (SLSQP) weights."""
+    a = y_pre[donors].to_numpy()
+    sigma = np.std(np.diff(a, axis=0), ddof=1)
+    zeta = len(y_post) ** 0.25 * sigma
+    omega = slsqp(a, y_pre[treated].to_numpy(), ridge=zeta**2 * len(y_pre), intercept=True)
+    post_means = y_post[donors].mean().to_numpy()
+    lam = slsqp(a.T, post_means, ridge=(1e-6 * sigma) ** 2 * len(donors), intercept=True)
+    return float((y_post[treated].mean() - lam @ y_pre[treated]) - omega @ (post_means - lam @ a))
+
+
+def test_sdid_placebo_standard_error_by_hand() -> None:
+    """Algorithm 4: every donor in turn as placebo treated among the others (zeta recomputed), SE = sd."""
+    data = factor_panel(seed=6, donors=10, periods=14, pre=8)  # more donors than pre periods: unique time weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", O4OWarning)
+        res = synthetic_did(data, outcome="y", unit="unit", time="t", treated_unit="u00", treatment_time=2008)
+    wide = data.pivot(index="t", columns="unit", values="y")
+    y_pre, y_post = wide.loc[:2007], wide.loc[2008:]
+    donors = [u for u in wide.columns if u != "u00"]
+    placebo = np.array([sdid_by_hand(y_pre, y_post, d, [o for o in donors if o != d]) for d in donors])
+    np.testing.assert_allclose(res.placebo_estimates.to_numpy(), placebo, atol=1e-4)
+    np.testing.assert_allclose(res.estimate.se, np.sqrt(np.mean((placebo - placebo.mean()) ** 2)), rtol=1e-3)
+
+
+@pytest.mark.parametrize("value", [0, 2, "x", 2.5, True, None])
+def test_sdid_validates_min_pre_periods(value: object) -> None:
+    with pytest.raises(SpecificationError, match="min_pre_periods"):
+        synthetic_did(
+            factor_panel(),
+            outcome="y",
+            unit="unit",
+            time="t",
+            treated_unit="u00",
+            treatment_time=2030,
+            min_pre_periods=value,  # type: ignore[arg-type]
+        )
 
 
 @pytest.mark.parametrize(
@@ -182,7 +253,7 @@ def test_sdid_weights_and_estimate_by_hand() -> None:
         (lambda d: d, {"donors": ["u00", "u01"]}, SpecificationError, "donors"),
         (lambda d: d.drop(index=d.index[(d["unit"] == "u03") & (d["t"] == 2005)]), {}, DataError, "balanced.*'u03'"),
         (lambda d: d.drop(columns="y"), {}, DataError, "'y'.*missing"),
-        (lambda d: d, {"exclude_pre_rmspe": -1}, SpecificationError, "exclude_pre_rmspe"),
+        (lambda d: d, {"exclude_pre_mspe": -1}, SpecificationError, "exclude_pre_mspe"),
     ],
 )
 def test_bad_input(change: object, kwargs: dict[str, object], error: type[Exception], match: str) -> None:

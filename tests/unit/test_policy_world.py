@@ -147,9 +147,13 @@ def test_city_series_and_synthetic_control_on_store_frame(small_store_frame: tup
     _, frame = small_store_frame
     series = city_series(frame, freq="month")
     assert series["below_threshold"].dtype == bool
-    flagged = series[series["below_threshold"]]
-    assert flagged["value"].isna().all()
-    assert (series.loc[~series["below_threshold"], "count"] >= 5).all()
+    flagged = series[series["suppressed"]]
+    assert series.loc[series["below_threshold"], "suppressed"].all()
+    assert flagged[["value", "count", "n"]].isna().all().all()  # nothing of a suppressed cell is published
+    published = series[~series["suppressed"]]
+    assert (published["count"] >= 5).all()
+    proportions = published["measure"].isin(["recipient_rate", "employment_rate"])
+    assert (published.loc[proportions, "n"] - published.loc[proportions, "count"] >= 5).all()
     rate = series[(series["measure"] == "employment_rate") & (series["group"] == "all")]
     assert not rate["below_threshold"].any()
     by_hand = frame.groupby(["city", "month"])["employed"].mean()
@@ -169,6 +173,11 @@ def test_city_series_and_synthetic_control_on_store_frame(small_store_frame: tup
             treatment_time=pd.Timestamp("2020-01-01"),
         )
     assert len(sc.placebos) == 10
-    assert sc.p_value >= 0.1
+    # placebo p-value from the gaps: rank of Bergen's post/pre RMSPE ratio among the ten cities
+    gaps = sc.placebo_gaps.pivot(index="period", columns="unit", values="gap")
+    gaps["Bergen"] = sc.gaps["gap"]
+    post = gaps.index >= pd.Timestamp("2020-01-01")
+    ratio = np.sqrt((gaps[post] ** 2).mean() / (gaps[~post] ** 2).mean())
+    assert sc.p_value == pytest.approx((ratio >= ratio["Bergen"]).sum() / 10)
     assert abs(sc.weights.sum() - 1) < 1e-12
     assert sc.sdid is not None
