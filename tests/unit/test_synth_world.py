@@ -161,3 +161,26 @@ def test_calibration_table_shape(world) -> None:  # type: ignore[no-untyped-def]
     assert list(cal.columns) == ["quantity", "target", "band_low", "band_high", "synthetic", "within_band", "source"]
     assert cal.loc[cal["quantity"].str.contains("number of municipalities"), "within_band"].all()
     assert len(cal) >= 12
+
+
+def test_interview_codings_follow_conditions_and_refuse_bad_input() -> None:
+    from o4o_causal.synth.interviews import CODED_CONDITIONS, interview_codings
+
+    munis = pd.DataFrame(
+        {"municipality_id": [f"NO-{i:04d}" for i in range(40)]}
+        | {c: np.arange(40) % (k + 2) == 0 for k, c in enumerate(CODED_CONDITIONS)}
+    ).astype({c: int for c in CODED_CONDITIONS})
+    before = munis.copy()
+    ids = list(munis["municipality_id"][::-1])
+    exact = interview_codings(munis, ids, noise=0.0)
+    assert list(exact.index) == ids and exact.isin([2, 4]).all().all()
+    expected = 2 + 2 * munis.set_index("municipality_id").loc[ids, list(CODED_CONDITIONS)]
+    pd.testing.assert_frame_equal(exact, expected.astype(np.int64))
+    noisy = interview_codings(munis, ids, noise=0.6, seed=3)
+    assert noisy.equals(interview_codings(munis, ids, noise=0.6, seed=3))
+    assert noisy.isin(range(1, 6)).all().all() and (noisy != exact).to_numpy().any()
+    pd.testing.assert_frame_equal(munis, before)
+    with pytest.raises(DataError, match="unknown"):
+        interview_codings(munis, ["XX-1"])
+    with pytest.raises(SpecificationError, match="noise"):
+        interview_codings(munis, ids, noise=-1.0)
