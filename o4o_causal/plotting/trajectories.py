@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from o4o_causal.trajectories.typologies import TypologyResult
 
 
+def _n_text(n: object) -> str:
+    """``"n = 1,234"``, or ``"n suppressed"`` for a missing (suppressed) size."""
+    return "n suppressed" if pd.isna(n) else f"n = {int(n):,}"  # type: ignore[call-overload]
+
+
 def type_chronogram_data(result: TypologyResult) -> pd.DataFrame:
     """Return the state distribution by month of every type (index ``(type, month)``; suppressed cells missing)."""
     return result.state_distribution()
@@ -48,8 +53,7 @@ def type_chronogram(result: TypologyResult, t: int, *, ax: Axes | None = None, l
             edgecolor="none",
         )
         ax.set_xlim(dist.index.min(), dist.index.max())
-        n = int(dist["n"].iloc[0])
-        ax.set_title(f"{result.names[t]} (n = {n:,})", fontsize="medium")
+        ax.set_title(f"{result.names[t]} ({_n_text(dist['n'].iloc[0])})", fontsize="medium")
     else:
         ax.set_title(f"{result.names[t]} (suppressed)", fontsize="medium")
     ax.set_ylim(0, 1)
@@ -112,15 +116,16 @@ def mean_time_plot(result: TypologyResult, *, ax: Axes | None = None) -> Axes:
     """Horizontal stacked bars: mean months in each state, one bar per type."""
     data = mean_time_data(result)
     states = [s for s in result.sequences.alphabet if s in data.columns and data[s].sum() > 0]
+    # suppressed cells (missing) are drawn as 0: such a bar is shorter than the window
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.6 * len(data) + 1.2))
     left = np.zeros(len(data))
     y = np.arange(len(data))[::-1]
     for s in states:
-        width = data[s].to_numpy(dtype=float)
+        width = np.nan_to_num(data[s].to_numpy(dtype=float), nan=0.0)
         ax.barh(y, width, left=left, color=state_colour(s), label=state_label(s), edgecolor="white", linewidth=0.5)
         left += width
-    ax.set_yticks(y, labels=[f"{lab} (n = {n:,})" for lab, n in zip(data["label"], data["n"], strict=True)])
+    ax.set_yticks(y, labels=[f"{lab} ({_n_text(n)})" for lab, n in zip(data["label"], data["n"], strict=True)])
     ax.set_xlabel("mean months in state")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize="small")
     return ax
@@ -144,6 +149,8 @@ def quality_plot(
         "hc": "HC (lower better)",
         "r2": "R²",
         "ch": "CH",
+        "r2sq": "R² (squared distances)",
+        "chsq": "CH (squared distances)",
     }
     for m in data.columns:
         ax.plot(data.index, data[m], marker="o", label=names.get(m, m))
@@ -160,20 +167,34 @@ def country_shares_data(typologies: CountryTypologies) -> pd.DataFrame:
 
 
 def country_shares_plot(typologies: CountryTypologies, *, ax: Axes | None = None) -> Axes:
-    """Dot-and-interval plot of type shares by country, types matched across countries."""
+    """Dot-and-interval plot of type shares by country, types matched across countries.
+
+    One row per common (reference) type; a country's type without a common type (a
+    country with more types than the reference) gets a row of its own at the bottom,
+    labelled ``"<country>: <label> (unmatched)"``.
+    """
     data = country_shares_data(typologies).dropna(subset=["share"])
-    common = sorted(data["common_type"].dropna().unique().tolist())
+    common = sorted(int(c) for c in data["common_type"].dropna().unique().tolist())
+    ref = typologies.results[typologies.reference]
+    labels = {f"common:{c}": ref.names[c] for c in common}
+    unmatched = data[data["common_type"].isna()]
+    for country, t in zip(unmatched["country"], unmatched["type"], strict=True):
+        labels[f"own:{country}:{t}"] = f"{country}: {typologies.results[str(country)].names[int(t)]} (unmatched)"
+    position = {key: len(labels) - 1 - i for i, key in enumerate(labels)}
     countries = list(dict.fromkeys(data["country"]))
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.7 * len(common) + 1.5))
+        _, ax = plt.subplots(figsize=(7, 0.7 * len(labels) + 1.5))
     offsets = np.linspace(-0.25, 0.25, len(countries)) if len(countries) > 1 else np.zeros(1)
-    ref = typologies.results[typologies.reference]
     for off, country in zip(offsets, countries, strict=True):
         sub = data[data["country"] == country]
-        y = np.array([len(common) - 1 - common.index(c) for c in sub["common_type"]]) + off
+        keys = [
+            f"common:{c}" if not pd.isna(c) else f"own:{country}:{t}"
+            for c, t in zip(sub["common_type"], sub["type"], strict=True)
+        ]
+        y = np.asarray([position[key] for key in keys], dtype=np.float64) + off
         err = np.vstack([sub["share"] - sub["ci_low"], sub["ci_high"] - sub["share"]]).astype(float)
         ax.errorbar(sub["share"].astype(float), y, xerr=err, fmt="o", capsize=3, label=country)
-    ax.set_yticks(np.arange(len(common))[::-1], labels=[ref.names[int(c)] for c in common])
+    ax.set_yticks(np.arange(len(labels))[::-1], labels=list(labels.values()))
     ax.set_xlabel("share of persons (95% CI)")
     ax.set_xlim(0, 1)
     ax.legend(frameon=False, fontsize="small", title="country")

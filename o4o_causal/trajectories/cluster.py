@@ -42,7 +42,12 @@ class WardTree:
     n_leaves: int
 
     def cut(self, k: int) -> np.ndarray:
-        """Return labels ``0..k-1`` of the leaves for ``k`` clusters (labels in order of first leaf)."""
+        """Return labels ``0..k-1`` of the leaves for ``k`` clusters.
+
+        Labels are in the order of the clusters' root ids (the merge step that formed
+        each cluster; a leaf that is still alone comes first), not of their first leaf;
+        :func:`~o4o_causal.trajectories.typology` renumbers types by size anyway.
+        """
         m = self.n_leaves
         parent = np.arange(2 * m - 1)
 
@@ -62,7 +67,10 @@ class WardTree:
 
 
 def ward_tree(distances: np.ndarray, weights: np.ndarray, *, variant: str = "D2") -> WardTree:
-    """Weighted Ward agglomeration by the nearest-neighbour chain (O(m^2) time and memory)."""
+    """Weighted Ward agglomeration by the nearest-neighbour chain.
+
+    O(m^2) time; memory one ``m x m`` float64 working copy of ``distances``.
+    """
     m = distances.shape[0]
     d = np.array(distances, dtype=np.float64)
     if variant == "D2":
@@ -70,7 +78,9 @@ def ward_tree(distances: np.ndarray, weights: np.ndarray, *, variant: str = "D2"
     size = np.asarray(weights, dtype=np.float64).copy()
     # A leaf of weight w is the cluster of its w identical copies: the Ward
     # (Lance-Williams) dissimilarity of two such clusters is 2 w_i w_j / (w_i + w_j) d_ij.
-    d *= 2.0 * np.outer(size, size) / np.add.outer(size, size)
+    # Scaled row by row: no further m x m temporaries (m = 20,000: 3.2 GB each).
+    for i in range(m):
+        d[i] *= 2.0 * size[i] * size / (size[i] + size)
     np.fill_diagonal(d, np.inf)
     active = np.ones(m, dtype=bool)
     merges: list[tuple[int, int, float]] = []

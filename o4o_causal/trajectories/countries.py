@@ -10,7 +10,8 @@ only its profile table from its own secure environment (:func:`match_types`).
 Matching: every country's types are assigned one-to-one to the reference country's
 types by minimising the summed L1 distance between profiles (Hungarian algorithm); the
 common type takes the reference type's label. A country with fewer types leaves
-reference types unmatched; ``distance`` shows how close each match is (0 = identical
+reference types unmatched, a country with more types has types without a common type
+(``common_type`` missing); ``distance`` shows how close each match is (0 = identical
 profiles, 4 = disjoint).
 """
 
@@ -48,8 +49,8 @@ def match_types(profiles: Mapping[str, pd.DataFrame], *, reference: str) -> pd.D
     Returns
     -------
     DataFrame
-        ``country``, ``type``, ``label``, ``n``, ``common_type``, ``common_label``,
-        ``distance`` (L1 between profiles).
+        ``country``, ``type``, ``label``, ``n``, ``common_type`` (``Int64``; missing for
+        an unmatched type), ``common_label``, ``distance`` (L1 between profiles).
     """
     if reference not in profiles:
         raise SpecificationError(
@@ -73,13 +74,16 @@ def match_types(profiles: Mapping[str, pd.DataFrame], *, reference: str) -> pd.D
                     "country": country,
                     "type": int(prof["type"].iloc[i]),
                     "label": prof["label"].iloc[i],
-                    "n": int(prof["n"].iloc[i]),
+                    "n": prof["n"].iloc[i],
                     "common_type": int(ref["type"].iloc[j]) if j is not None else None,
                     "common_label": ref["label"].iloc[j] if j is not None else None,
                     "distance": float(cost[i, j]) if j is not None else np.nan,
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["n"] = table["n"].astype("Int64")
+    table["common_type"] = table["common_type"].astype("Int64")
+    return table
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +100,7 @@ class CountryTypologies:
         for country, res in self.results.items():
             table = res.shares(cluster=cluster, ci_level=ci_level).assign(country=country)
             match = self.matching[self.matching["country"] == country].set_index("type")
-            table["common_type"] = table["type"].map(match["common_type"])
+            table["common_type"] = table["type"].map(match["common_type"]).astype("Int64")
             table["common_label"] = table["type"].map(match["common_label"])
             frames.append(table)
         out = pd.concat(frames, ignore_index=True)

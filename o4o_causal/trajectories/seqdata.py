@@ -19,6 +19,12 @@ Rules applied by :func:`sequences`, in this order (each counted in :class:`Build
    state, so censored persons tend to cluster together -- prefer ``"drop"`` when the
    censored share is small, as in the WAA cohort, about 2%).
 
+The gap rules are deliberately asymmetric: an unobserved run at the *end* of the
+window is never filled, however short (even one month), because that is what death or
+emigration looks like in a register; it is censoring (dropped under ``"drop"``). A
+short run at the *start* is filled, since entry into the cohort is observed by
+construction (the cohort is defined by its first observed state).
+
 Persons with no observed month at all are always dropped. Inputs are never modified.
 The object holds person-level data (microdata): never print or export it; the
 functions of :mod:`o4o_causal.trajectories.describe` turn it into aggregates.
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -59,6 +65,8 @@ class BuildReport:
     recode: Mapping[str, str] = field(default_factory=dict)
     censoring: str = "drop"
     max_gap: int = 1
+    #: Persons in a selection (:meth:`Sequences.select`); ``None`` for built sequences.
+    n_selected: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Return the report as a two-column table (``item``, ``value``)."""
@@ -75,6 +83,8 @@ class BuildReport:
             "left-censored (long gap at start)": self.left_censored,
             "months recoded": self.recoded_months,
         }
+        if self.n_selected is not None:
+            items["persons selected (the counts above describe the whole build)"] = self.n_selected
         return pd.DataFrame({"item": list(items), "value": list(items.values())})
 
 
@@ -143,7 +153,10 @@ class Sequences:
         return unique, counts.astype(np.int64), inverse.reshape(-1).astype(np.int64)
 
     def select(self, rows: np.ndarray | pd.Series | Sequence[bool]) -> Sequences:
-        """Return the persons where the boolean mask ``rows`` is true (a new object)."""
+        """Return the persons where the boolean mask ``rows`` is true (a new object).
+
+        Its ``report`` is the build's, with ``n_selected`` set to the persons selected.
+        """
         mask = np.asarray(rows, dtype=bool)
         if mask.shape != (self.n,):
             raise DataError(
@@ -156,9 +169,8 @@ class Sequences:
             )
         codes = self.codes[mask].copy()
         codes.setflags(write=False)
-        return Sequences(
-            codes, self.alphabet, self.ids[mask], self.covariates.loc[mask].copy(), self.months, self.report
-        )
+        report = replace(self.report, n_selected=int(mask.sum()))
+        return Sequences(codes, self.alphabet, self.ids[mask], self.covariates.loc[mask].copy(), self.months, report)
 
     def groups(self, column: str) -> Iterator[tuple[object, Sequences]]:
         """Yield ``(value, Sequences)`` per value of covariate ``column`` (sorted)."""
@@ -256,6 +268,16 @@ def _encode(
                 expected=f"states of the alphabet {list(alphabet)} or missing",
                 found=f"unknown state(s) {sorted(map(str, unknown))[:6]} in {count} person-months",
                 fix="recode them (recode={...: ...}) or pass alphabet=[...] including them",
+            )
+        )
+    chained = {s: t for s, t in recode.items() if s != t and t in recode and recode[t] != t}
+    if chained:
+        raise SpecificationError(
+            format_error(
+                what="recode",
+                expected="targets that are not recoded themselves (one step: {old: new})",
+                found=", ".join(f"{s!r} -> {t!r} -> {recode[t]!r}" for s, t in chained.items()),
+                fix="map every state directly to its final state, e.g. {'A': 'C', 'B': 'C'}",
             )
         )
     targets = [t for t in recode.values() if t not in alphabet]

@@ -16,10 +16,16 @@ named automatically from their aggregate state distribution (:func:`describe_typ
   last 6 months: the states with >= 10% of the person-months.
 
 States within a name are listed in alphabet order. Names that coincide get ``(1)``, ``(2)`` by size.
+A type of fewer than the disclosure threshold persons is named ``"small type (n < 5)"``
+(its state distribution would describe those persons).
 
 :class:`TypologyResult` holds the type of every person (``labels``: microdata -- never
 export it); its methods return aggregates only, suppressed below the disclosure
-threshold.
+threshold. Type sizes add up to the (known) cohort size, so when the suppressed types
+hold together fewer than the threshold, the next-smallest types' sizes are suppressed
+too (:func:`~o4o_causal.trajectories.describe.suppress_cells`); every table showing a
+type's ``n`` (shares, typical, summary, state distribution, mean time, profiles)
+shows the same suppressed sizes.
 """
 
 from __future__ import annotations
@@ -37,11 +43,20 @@ from o4o_causal.trajectories import cluster as _cluster
 from o4o_causal.trajectories import describe as _describe
 from o4o_causal.trajectories import inference
 from o4o_causal.trajectories.distances import Distances, DistanceSpec, distance_spec, om_distances
-from o4o_causal.trajectories.measures import cluster_quality, quality_table
+from o4o_causal.trajectories.measures import HC_MAX_PAIRS, cluster_quality, quality_table
 from o4o_causal.trajectories.seqdata import Sequences, require_covariate
 
 METHODS: tuple[str, ...] = ("ward", "pam", "clara")
+#: R's names of the Ward variants, accepted as ``method`` (``"ward.D"`` = ``method="ward", ward="D"``).
+WARD_ALIASES: dict[str, str] = {"ward.D": "D", "ward.D2": "D2"}
 THRESHOLD = config.DISCLOSURE.threshold
+
+
+def _resolve_method(method: str, ward: str) -> tuple[str, str]:
+    """Return ``(method, ward variant)`` with R's ``"ward.D"``/``"ward.D2"`` resolved."""
+    if method in WARD_ALIASES:
+        return "ward", WARD_ALIASES[method]
+    return method, ward
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,12 @@ class _Input:
 def _prepare(x: Sequences | Distances, method: str, distance_options: Mapping[str, Any] | None) -> _Input:
     if method not in METHODS:
         raise SpecificationError(
-            format_error(what="method", expected=f"one of {list(METHODS)}", found=repr(method), fix="choose one")
+            format_error(
+                what="method",
+                expected=f"one of {[*METHODS, *WARD_ALIASES]}",
+                found=repr(method),
+                fix="choose one",
+            )
         )
     opts = dict(distance_options or {})
     if isinstance(x, Distances):
@@ -159,7 +179,11 @@ def _partition(inp: _Input, k: int, method: str, seed: int, options: Mapping[str
 
 def _quality_of(inp: _Input, part: _Partition) -> dict[str, float]:
     rows = part.quality_rows
-    d = inp.matrix[np.ix_(rows, rows)] if inp.matrix is not None else inp.spec.pairwise(inp.distinct[rows])
+    if inp.matrix is not None:
+        every = rows.size == inp.matrix.shape[0] and np.array_equal(rows, np.arange(rows.size))
+        d = inp.matrix if every else inp.matrix[np.ix_(rows, rows)]  # no copy of the full matrix
+    else:
+        d = inp.spec.pairwise(inp.distinct[rows])
     labels = part.labels[rows]
     _, labels = np.unique(labels, return_inverse=True)
     return cluster_quality(d, part.quality_weights, labels)
@@ -222,8 +246,8 @@ class TypologyResult:
     spec
         Distance specification (method, costs, indel).
     quality
-        Cluster quality of this partition (``asw``, ``pbc``, ``hc``, ``r2``, ``ch``;
-        for CLARA on the best sample's distinct sequences).
+        Cluster quality of this partition (``asw``, ``pbc``, ``hc``, ``r2``, ``ch``,
+        ``r2sq``, ``chsq``; for CLARA on the best sample's distinct sequences).
     objective
         PAM/CLARA: weighted mean distance to the nearest medoid (NaN for Ward).
     medoid_rows
@@ -249,25 +273,36 @@ class TypologyResult:
     def _sizes(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.k)
 
+    def _hidden(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Types whose size is suppressed (primary and secondary) among the persons in ``mask``."""
+        labels = self.labels if mask is None else self.labels[mask]
+        return np.asarray(_describe.suppress_cells(np.bincount(labels, minlength=self.k), THRESHOLD)[0], dtype=bool)
+
+    def _shown_n(self) -> pd.Series:
+        """Type sizes as shown (``<NA>`` where suppressed), indexed by type."""
+        sizes, hidden = self._sizes(), self._hidden()
+        values: list[object] = [pd.NA if hidden[t] else int(sizes[t]) for t in range(self.k)]
+        return pd.Series(values, index=range(self.k), dtype="Int64")
+
     def shares(self, *, cluster: str | None = None, ci_level: float = config.CI_LEVEL) -> pd.DataFrame:
         """Share of persons in each type with Wilson CIs (cluster-robust with ``cluster``).
 
         Types with fewer than the disclosure threshold persons have ``n``, share and
-        interval missing.
+        interval missing; so do the next-smallest types when the suppressed ones hold
+        together fewer than the threshold (else ``total`` minus the others would give
+        them away).
         """
         return self._share_table(np.ones(self.labels.size, dtype=bool), cluster, ci_level)
 
     def _share_table(self, mask: np.ndarray, cluster: str | None, ci_level: float) -> pd.DataFrame:
-        groups = None
-        if cluster is not None:
-            require_covariate(self.sequences, cluster)
-            groups = self.sequences.covariates[cluster].to_numpy()[mask]
+        groups = _describe.cluster_groups(self.sequences, cluster, mask)
         labels = self.labels[mask]
+        hidden = self._hidden(mask)
         rows = []
         for t in range(self.k):
             ind = (labels == t).astype(float)
             n_t = int(ind.sum())
-            if n_t < THRESHOLD:
+            if hidden[t]:
                 rows.append((t, self.names[t], np.nan, np.nan, np.nan, np.nan, np.nan))
                 continue
             p, se, lo, hi = inference.share_interval(ind, groups=groups, ci_level=ci_level)
@@ -287,31 +322,50 @@ class TypologyResult:
             if mask.sum() < THRESHOLD:
                 continue
             frames.append(self._share_table(mask, cluster, ci_level).assign(**{column: value}))
+        columns = [column, "type", "label", "n", "share", "se", "ci_low", "ci_high", "total"]
+        if not frames:
+            return pd.DataFrame(columns=columns)
         table = pd.concat(frames, ignore_index=True)
-        return table[[column, *[c for c in table.columns if c != column]]]
+        return table[columns]
 
     def members(self, t: int) -> Sequences:
         """Return the sequences of type ``t`` (microdata; for the aggregate functions of ``describe``)."""
         return self.sequences.select(self.labels == t)
 
     def state_distribution(self, *, min_count: int = THRESHOLD) -> pd.DataFrame:
-        """State distribution by month per type (index ``(type, month)``), suppressed as in ``describe``."""
-        frames = {t: _describe.state_distribution(self.members(t), min_count=min_count) for t in range(self.k)}
-        return pd.concat(frames, names=["type"])
+        """State distribution by month per type (index ``(type, month)``), suppressed as in ``describe``.
+
+        Column ``n`` is the type's size as in :meth:`shares` (missing where suppressed).
+        """
+        parts = {t: _describe.state_distribution(self.members(t), min_count=min_count) for t in range(self.k)}
+        frames = {t: f for t, f in parts.items() if len(f)}  # small types have no rows
+        if not frames:
+            return pd.DataFrame(columns=[*self.sequences.alphabet, "n"])
+        table = pd.concat(frames, names=["type"])
+        shown = self._shown_n().to_dict()
+        table["n"] = pd.array([shown[t] for t in table.index.get_level_values("type")], dtype="Int64")
+        return table
 
     def mean_time(self, *, min_count: int = THRESHOLD) -> pd.DataFrame:
-        """Mean months in each state per type (column ``label``, ``n``)."""
-        frames = [_describe.mean_time(self.members(t), min_count=min_count).assign(type=t) for t in range(self.k)]
+        """Mean months in each state per type (column ``label``, ``n`` as in :meth:`shares`)."""
+        parts = [_describe.mean_time(self.members(t), min_count=min_count).assign(type=t) for t in range(self.k)]
+        frames = [f for f in parts if len(f)]  # small types have no rows
+        if not frames:
+            return pd.DataFrame(columns=["label", *self.sequences.alphabet, "n"])
         table = pd.concat(frames).set_index("type")
         table.insert(0, "label", [self.names[t] for t in table.index])
+        shown = self._shown_n().to_dict()
+        table["n"] = pd.array([shown[t] for t in table.index], dtype="Int64")
         return table
 
     def profiles(self) -> pd.DataFrame:
         """Aggregate profile of each type for matching across countries.
 
         One row per type: share of person-months in each state (``time:<state>``) and
-        share in each state at the last month (``end:<state>``), plus ``n``, ``label``.
+        share in each state at the last month (``end:<state>``), plus ``n`` (as in
+        :meth:`shares`), ``label``. Types below the disclosure threshold are left out.
         """
+        shown = self._shown_n()
         rows = []
         for t in range(self.k):
             codes = self.sequences.codes[self.labels == t]
@@ -321,12 +375,22 @@ class TypologyResult:
             rows.append([t, self.names[t], codes.shape[0], *time_share, *end_share])
         cols = [f"time:{s}" for s in self.sequences.alphabet] + [f"end:{s}" for s in self.sequences.alphabet]
         frame = pd.DataFrame(rows, columns=["type", "label", "n", *cols])
-        return frame[frame["n"] >= THRESHOLD].reset_index(drop=True)
+        frame = frame[frame["n"] >= THRESHOLD].reset_index(drop=True)
+        frame["n"] = frame["type"].map(shown).astype("Int64")
+        return frame
 
     def typical(self) -> pd.DataFrame:
-        """Per type: the modal sequence (aggregate) and, if shared by >= threshold persons, the medoid."""
-        rows = []
+        """Per type: the modal sequence (aggregate) and, if shared by >= threshold persons, the medoid.
+
+        ``n`` as in :meth:`shares`; a type below the disclosure threshold shows nothing.
+        """
+        rows: list[tuple[object, ...]] = []
+        shown = self._shown_n()
+        sizes = self._sizes()
         for t in range(self.k):
+            if sizes[t] < THRESHOLD:
+                rows.append((t, self.names[t], pd.NA, None, None, None, None))
+                continue
             members = self.members(t)
             medoid = None
             if self.medoid_rows is not None and self.medoid_counts is not None and self.medoid_counts[t] >= THRESHOLD:
@@ -336,14 +400,18 @@ class TypologyResult:
                 (
                     t,
                     self.names[t],
-                    members.n,
+                    shown[t],
                     _describe.modal_sequence(members),
                     medoid,
                     frequent["sequence"].iloc[0] if len(frequent) else None,
                     int(frequent["n"].iloc[0]) if len(frequent) else None,
                 )
             )
-        return pd.DataFrame(rows, columns=["type", "label", "n", "modal", "medoid", "most_frequent", "most_frequent_n"])
+        columns = ["type", "label", "n", "modal", "medoid", "most_frequent", "most_frequent_n"]
+        table = pd.DataFrame(rows, columns=columns)
+        table["n"] = table["n"].astype("Int64")
+        table["most_frequent_n"] = table["most_frequent_n"].astype("Int64")
+        return table
 
     def association(
         self,
@@ -375,6 +443,12 @@ class TypologyResult:
             (relative risk ratios against type ``base``).
         base, ci_level
             Base type for ``"rrr"``; interval level.
+
+        Persons with a missing covariate or cluster value are left out (column
+        ``dropped_missing``). Raises :class:`~o4o_causal.exceptions.ConvergenceError`
+        on quasi-separation or non-convergence and
+        :class:`~o4o_causal.exceptions.DisclosureError` for a type below the threshold
+        (see :func:`~o4o_causal.trajectories.inference.multinomial_association`).
         """
         frame = self.sequences.covariates.reset_index(drop=True)
         if data is not None:
@@ -400,6 +474,7 @@ class TypologyResult:
         complete = frame[list(covariates)].notna().all(axis=1).to_numpy()
         if cluster is not None:
             require_covariate(self.sequences, cluster)
+            complete &= frame[cluster].notna().to_numpy()
         groups = frame[cluster].to_numpy()[complete] if cluster is not None else None
         if not 0 <= base < self.k:
             raise SpecificationError(
@@ -431,6 +506,9 @@ def _name_types(seqs: Sequences, labels: np.ndarray, k: int) -> tuple[str, ...]:
     names = []
     for t in range(k):
         codes = seqs.codes[labels == t]
+        if len(codes) < THRESHOLD:
+            names.append(f"small type (n < {THRESHOLD})")
+            continue
         dist = pd.DataFrame(
             np.stack([np.bincount(codes[:, j], minlength=len(seqs.alphabet)) for j in range(codes.shape[1])])
             / len(codes),
@@ -474,7 +552,8 @@ def typology(
     k
         Number of types (2 .. number of distinct sequences).
     method
-        ``"ward"`` (weighted Ward on the distinct-sequence matrix), ``"pam"``
+        ``"ward"`` (weighted Ward on the distinct-sequence matrix; ``"ward.D"`` and
+        ``"ward.D2"`` select the variant as in R), ``"pam"``
         (k-medoids) or ``"clara"`` (PAM on seeded samples; for large cohorts: only
         ``distinct x k`` distances beyond the samples, no full matrix).
     seed
@@ -494,6 +573,8 @@ def typology(
     """
     if ward not in ("D2", "D"):
         raise SpecificationError(format_error(what="ward", expected="'D2' or 'D'", found=repr(ward), fix="choose one"))
+    given = method
+    method, ward = _resolve_method(method, ward)
     inp = _prepare(sequences_or_distances, method, distance_options)
     _check_k(k, inp)
     options = {"ward": ward, "samples": samples, "sample_size": sample_size, "progress": progress}
@@ -514,7 +595,7 @@ def typology(
         labels,
         _name_types(inp.seqs, labels, int(k)),
         int(k),
-        method,
+        given,
         int(seed),
         inp.seqs,
         inp.spec,
@@ -538,13 +619,18 @@ def quality(
 ) -> pd.DataFrame:
     """Cluster quality for each ``k`` in ``k_range`` (to guide the choice of ``k``).
 
+    ``method`` and the other options as in :func:`typology`.
+
     Returns
     -------
     DataFrame
-        Columns ``k``, ``asw``, ``pbc``, ``hc``, ``r2``, ``ch`` (see
-        :mod:`~o4o_causal.trajectories.measures`); attrs ``method``. Ward builds one tree
-        and cuts it at every ``k``.
+        Columns ``k``, ``asw``, ``pbc``, ``hc``, ``r2``, ``ch``, ``r2sq``, ``chsq``
+        (WeightedCluster's definitions, see :mod:`~o4o_causal.trajectories.measures`);
+        attrs ``method`` and ``notes`` (e.g. why ``hc`` is missing). Ward builds one
+        tree and cuts it at every ``k``.
     """
+    given = method
+    method, ward = _resolve_method(method, ward)
     inp = _prepare(sequences_or_distances, method, distance_options)
     ks = [int(k) for k in k_range]
     for k in ks:
@@ -556,8 +642,11 @@ def quality(
         tree = _cluster.ward_tree(inp.matrix, inp.weights, variant=ward)
     rows = {k: _quality_of(inp, _partition(inp, k, method, seed, options, tree)) for k in ks}
     table = quality_table(rows)
-    table.attrs["method"] = method
+    table.attrs["method"] = given
+    m = int(inp.distinct.shape[0])
+    if method != "clara" and m * (m - 1) // 2 > HC_MAX_PAIRS:
+        table.attrs["notes"] = f"hc not computed: {m:,} distinct sequences exceed {HC_MAX_PAIRS:,} pairs"
     return table
 
 
-__all__ = ["METHODS", "TypologyResult", "describe_type", "quality", "typology"]
+__all__ = ["METHODS", "WARD_ALIASES", "TypologyResult", "describe_type", "quality", "typology"]

@@ -187,14 +187,63 @@ def test_quality_measures_equal_person_level_values() -> None:
     expanded, lab = np.repeat(pts, w, axis=0), np.repeat(labels, w)
     full = squareform(pdist(expanded))
     assert q["asw"] == pytest.approx(silhouette_score(full, lab, metric="precomputed"))
-    assert q["ch"] == pytest.approx(calinski_harabasz_score(expanded, lab))
-    iu = np.triu_indices(len(expanded), 1)
-    different = (lab[iu[0]] != lab[iu[1]]).astype(float)
-    assert q["pbc"] == pytest.approx(np.corrcoef(full[iu], different)[0, 1])
-    dist = full[iu]
+    # squared-distance pseudo-F is the Calinski-Harabasz score on Euclidean data
+    assert q["chsq"] == pytest.approx(calinski_harabasz_score(expanded, lab))
+    # PBC and HC over all ordered person pairs including self-pairs (WeightedCluster)
+    n = len(expanded)
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    dist, different = full.ravel(), (lab[ii] != lab[jj]).ravel().astype(float)
+    assert q["pbc"] == pytest.approx(np.corrcoef(dist, different)[0, 1])
     n_w = int((different == 0).sum())
     s = np.sort(dist)
     assert q["hc"] == pytest.approx((dist[different == 0].sum() - s[:n_w].sum()) / (s[-n_w:].sum() - s[:n_w].sum()))
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_quality_equals_weightedcluster_reference(k: int) -> None:
+    """All measures against sequenzo's port of WeightedCluster (wcClusterQuality), OM distances."""
+    from sequenzo.clustering.validation.partition_quality import compute_partition_quality
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 4, (120, 6))
+    codes[:, 1:] = np.where(rng.random((120, 5)) < 0.8, codes[:, :-1], codes[:, 1:])
+    seqs = sequences([[ABC[c] for c in r] for r in codes], alphabet=ABC)
+    d = om_distances(seqs, method="OM")
+    labels = ward_tree(d.matrix, d.weights).cut(k)
+    q = cluster_quality(d.matrix, d.weights, labels)
+    names = {"asw": "ASW", "pbc": "PBC", "hc": "HC", "r2": "R2", "ch": "CH", "r2sq": "R2sq", "chsq": "CHsq"}
+    for full in (False, True):
+        ref = (
+            compute_partition_quality(d.full(), labels[d.index], None)
+            if full
+            else compute_partition_quality(np.array(d.matrix), labels, d.weights.astype(float))
+        )
+        for ours, theirs in names.items():
+            assert q[ours] == pytest.approx(ref[theirs], rel=1e-9), ours
+    assert q["r2"] < q["r2sq"]  # the two are different measures (the mislabel of r2sq as r2)
+
+
+def test_ward_on_om_distances_and_variant_d_equal_scipy_on_expanded() -> None:
+    """Weighted Ward on non-Euclidean OM distances vs scipy on persons; ward.D via scipy on sqrt(d)."""
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 4, (60, 10))
+    codes[:, 1:] = np.where(rng.random((60, 9)) < 0.7, codes[:, :-1], codes[:, 1:])
+    seqs = sequences([[ABC[c] for c in r] for r in codes], alphabet=ABC)
+    d = om_distances(seqs, substitution="TRATE", indel=1.3)
+    m = np.array(d.matrix)
+    noise = rng.random(m.shape) * 1e-6  # break the many ties of OM distances
+    m = m + noise + noise.T
+    np.fill_diagonal(m, 0.0)
+    full = m[np.ix_(d.index, d.index)]
+    n, n_distinct = len(full), len(m)
+    for variant, ref_d in (("D2", full), ("D", np.sqrt(full))):
+        tree = ward_tree(m, d.weights, variant=variant)
+        z = linkage(squareform(ref_d, checks=False), method="ward")
+        for k in (2, 3, 4, 6):
+            assert adjusted_rand_score(tree.cut(k)[d.index], fcluster(z, k, "maxclust")) == 1.0, (variant, k)
+        heights = np.sort(z[:, 2])[n - n_distinct :]
+        expected = heights if variant == "D2" else heights**2  # scipy works on sqrt(d): its heights are sqrt
+        np.testing.assert_allclose(np.sort(tree.linkage[:, 2]), expected, rtol=1e-7, atol=1e-9)
 
 
 def test_weighted_pam_finds_the_optimum_on_a_small_case() -> None:

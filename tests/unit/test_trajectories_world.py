@@ -115,14 +115,19 @@ def test_by_country_and_quality(fitted, by_country) -> None:  # type: ignore[no-
 def test_plots_and_data(fitted, by_country) -> None:  # type: ignore[no-untyped-def]
     seqs, dist, res = fitted
     data = P.type_chronogram_data(res)
-    sums = data.drop(columns="n").fillna(0).sum(axis=1)
-    assert (sums <= 1 + 1e-9).all() and (sums > 0.95).all()
+    cells = data.drop(columns="n")
+    sums = cells.fillna(0).sum(axis=1)
+    complete = cells.notna().all(axis=1)
+    assert (sums <= 1 + 1e-9).all() and np.allclose(sums[complete], 1.0) and complete.mean() > 0.5
+    assert not (cells.isna().sum(axis=1) == 1).any()  # secondary suppression: never one hidden cell alone
     fig = P.type_chronograms(res)
     assert len(fig.axes) == 4
     ax = P.transition_heatmap(seqs)
     assert P.transition_heatmap_data(seqs).shape == (len(seqs.alphabet), len(seqs.alphabet))
     mt = P.mean_time_data(res)
-    assert mt[list(seqs.alphabet)].sum(axis=1).round(6).eq(48).all()
+    months = mt[list(seqs.alphabet)]
+    full = months.notna().all(axis=1)
+    assert months[full].sum(axis=1).round(6).eq(48).all() and (months.sum(axis=1) <= 48 + 1e-9).all()
     P.mean_time_plot(res)
     q = quality(dist, k_range=[2, 3, 4])
     assert P.quality_plot(q).get_xlabel() == "number of types k"
