@@ -78,3 +78,10 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert isinstance(p_values, dict) and all(0.0 < p <= 1.0 for p in p_values.values())
         coverage = results["group_coverage"]
         assert isinstance(coverage, float) and coverage >= 0.5  # four planted group effects
+    if name == "04-waa-trajectories":
+        share = results["share_waa_throughout"]
+        assert isinstance(share, dict) and share["ci_low"] > 0.5  # the headline: more than half on WAA 48 months
+        ari = results["ari"]
+        assert isinstance(ari, float) and ari >= 0.8  # planted trajectory types recovered
+        setups = results["setups"]
+        assert isinstance(setups, list) and len(setups) >= 3
