@@ -5,7 +5,8 @@
   contradictions; optional case labels per row (case-level units only).
 * :func:`necessity` -> :class:`Necessity` -- consistency, coverage, relevance of necessity.
 * :func:`minimize` -> :class:`Solution` (of :class:`Model`) -- complex, parsimonious and
-  intermediate solutions by exact Quine-McCluskey minimisation with all minimal models.
+  intermediate solutions by exact Quine-McCluskey minimisation with all minimal models
+  (intermediate: as R's QCA, per complex x parsimonious model pair).
 * :func:`robustness` -> :class:`Robustness` -- solutions across calibration anchors and
   cut-offs, core-term survival, robustness fit parameters.
 

@@ -15,6 +15,7 @@ and ``"-"`` (not part of the term), one character per condition.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 
@@ -28,6 +29,30 @@ from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, for
 MAX_CONDITIONS = 12
 
 FloatArray = np.ndarray
+
+#: Tolerance of cut-off comparisons (R's QCA compares with ``agteb``: ``>=`` up to float
+#: error), so that a consistency of ``0.7999999999999999`` (``1.6 / 2.0``) meets ``0.8``.
+CUT_TOLERANCE = 1e-10
+
+
+def real_number(value: object) -> float | None:
+    """Return ``value`` as a float if it is a real number (not a bool), else ``None``.
+
+    NumPy floats narrower than float64 (``np.float32(0.8)``) are converted through their
+    shortest decimal form, so ``0.8`` stays ``0.8`` rather than ``0.800000011920929``.
+    """
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, np.floating):
+        return float(str(value)) if value.dtype.itemsize < 8 else float(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return None
+
+
+def meets(values: FloatArray, cut: float) -> FloatArray:
+    """Return ``values >= cut`` up to :data:`CUT_TOLERANCE` (NaN never meets)."""
+    return np.asarray(values >= cut - CUT_TOLERANCE)
 
 
 def _ratio(num: float, den: float) -> float:

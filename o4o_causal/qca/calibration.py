@@ -10,6 +10,12 @@ pass ``inclusion_degree=expit(3)`` to reproduce it. Given in descending order
 
 Values exactly at the crossover get membership 0.5: such cases belong to no
 truth-table row (neither in nor out of the set), so a warning is issued.
+
+Memberships are not rounded or truncated: a value far beyond an anchor gets a
+membership such as ``1e-9`` rather than exactly 0 (R's ``calibrate`` sets
+memberships below 0.0001 to 0 and above 0.9999 to 1). The difference changes sums of
+memberships by less than 0.0001 per case; round the result (``np.round(m, 4)``) to
+reproduce R's figures to the last digit.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
+from o4o_causal.qca._sets import real_number
 
 Method = Literal["direct", "crisp"]
 
@@ -184,7 +191,8 @@ def calibrate(
     if method == "crisp":
         out: np.ndarray = np.searchsorted(np.asarray(th), arr, side="right").astype(np.int64)
     else:
-        if not (isinstance(inclusion_degree, float | int) and 0.5 < float(inclusion_degree) < 1.0):
+        idm = real_number(inclusion_degree)
+        if idm is None or not 0.5 < idm < 1.0:
             raise SpecificationError(
                 format_error(
                     what="inclusion_degree",
@@ -194,7 +202,7 @@ def calibrate(
                 )
             )
         e, c, i = th
-        scale = math.log(float(inclusion_degree) / (1.0 - float(inclusion_degree)))
+        scale = math.log(idm / (1.0 - idm))
         inclusion_side = (arr - c) * (i - c) >= 0
         log_odds = np.where(inclusion_side, scale * (arr - c) / (i - c), -scale * (arr - c) / (e - c))
         out = 1.0 / (1.0 + np.exp(-log_odds))

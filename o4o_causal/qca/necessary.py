@@ -10,7 +10,8 @@ disjunctions of literals of different conditions such as ``EARLY + HEALTH``, mem
   constant and its necessity is trivial).
 
 A literal is flagged ``necessary`` when its consistency reaches ``incl_cut`` (0.9 is the
-common benchmark) and its RoN reaches ``ron_cut`` (0.5 by default; 0 disables it).
+common benchmark) and its RoN reaches ``ron_cut`` (0.5 by default; 0 disables it), both up
+to a float tolerance of 1e-10.
 Disjunctions are "SUIN" candidates and must be justified by theory (functional
 equivalents); they are only listed when asked for.
 """
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.exceptions import SpecificationError, format_error
-from o4o_causal.qca._sets import check_negate, literal_label, prepare_sets, relevance_of_necessity
+from o4o_causal.qca._sets import check_negate, literal_label, meets, prepare_sets, real_number, relevance_of_necessity
 
 
 @dataclass(frozen=True, repr=False)
@@ -112,11 +113,15 @@ def necessity(
                 what="max_disjunction", expected="an integer >= 1", found=repr(max_disjunction), fix="use 1 or 2"
             )
         )
+    cuts: list[float] = []
     for name, cut in (("incl_cut", incl_cut), ("ron_cut", ron_cut)):
-        if isinstance(cut, bool) or not isinstance(cut, float | int) or not 0.0 <= float(cut) <= 1.0:
+        cut_value = real_number(cut)
+        if cut_value is None or not 0.0 <= cut_value <= 1.0:
             raise SpecificationError(
                 format_error(what=name, expected="a number in [0, 1]", found=repr(cut), fix="use e.g. 0.9")
             )
+        cuts.append(cut_value)
+    incl_cut, ron_cut = cuts
     if negate:
         y = 1.0 - y
     literals: list[tuple[str, np.ndarray, int]] = []
@@ -141,7 +146,7 @@ def necessity(
                 }
             )
     table = pd.DataFrame(rows)
-    table["necessary"] = (table["consistency"] >= incl_cut) & (table["ron"] >= ron_cut)
+    table["necessary"] = meets(table["consistency"].to_numpy(), incl_cut) & meets(table["ron"].to_numpy(), ron_cut)
     return Necessity(
         outcome=f"~{outcome}" if negate else outcome, table=table, incl_cut=float(incl_cut), ron_cut=float(ron_cut)
     )

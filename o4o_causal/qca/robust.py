@@ -11,10 +11,14 @@ conditions) survives when the variant's first model has a term containing all it
 Robustness fit parameters (first models; memberships of each variant on its own
 calibration, outcome and consistency on the initial calibration):
 
-* robust core ``RC = min(IS, TS_1, ..., TS_m)``, ``TS_max = max(TS_1, ..., TS_m)``;
+* robust core ``RC = min(IS, TS_1, ..., TS_m)``, ``TS_min = min(TS_1, ..., TS_m)``,
+  ``TS_max = max(TS_1, ..., TS_m)`` (test sets only);
 * ``rf_cons = consistency(IS) / consistency(RC)``, ``rf_cov = coverage(RC) / coverage(IS)``;
-* ``rf_sc_min = sum(min(IS, RC)) / sum(max(IS, RC))``,
-  ``rf_sc_max = sum(min(IS, TS_max)) / sum(max(IS, TS_max))``.
+* ``rf_sc_min = sum(min(IS, TS_min)) / sum(max(IS, TS_min))`` (SetMethods' ``RF_SC_minTS``),
+  ``rf_sc_max = sum(min(IS, TS_max)) / sum(max(IS, TS_max))`` (``RF_SC_maxTS``).
+
+Variants whose truth table has no positive row have no solution: they are listed with
+an empty expression, left out of the fit parameters, and reported in a warning.
 
 Values near 1 mean that the conclusions do not hinge on the analytic choices. The
 case-oriented part of the protocol (typical/deviant cases per variant) is not included.
@@ -31,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal._validate import column_names, require_frame
-from o4o_causal.exceptions import SpecificationError, format_error
+from o4o_causal.exceptions import O4OWarning, SpecificationError, format_error
 from o4o_causal.qca._boolean import subsumes
-from o4o_causal.qca._sets import sufficiency_consistency, sufficiency_coverage, term_label
+from o4o_causal.qca._sets import real_number, sufficiency_consistency, sufficiency_coverage, term_label
 from o4o_causal.qca.calibration import calibrate
-from o4o_causal.qca.minimisation import Remainders, minimize
+from o4o_causal.qca.minimisation import NoPositiveRowsError, Remainders, minimize
 from o4o_causal.qca.solution import Solution, model_membership
 from o4o_causal.qca.truthtable import truth_table
 
@@ -164,7 +168,19 @@ def robustness(
     """
     frame = require_frame(data)
     conds = column_names(conditions, "conditions")
-    incl = [float(v) for v in incl_cuts]
+    incl_raw = [real_number(v) for v in incl_cuts]
+    bad_incl = [v for v, f in zip(incl_cuts, incl_raw, strict=True) if f is None]
+    bad_n = [v for v in n_cuts if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1]
+    if bad_incl or bad_n:
+        raise SpecificationError(
+            format_error(
+                what="incl_cuts/n_cuts",
+                expected="numbers for incl_cuts and integers >= 1 for n_cuts",
+                found=f"{bad_incl or bad_n}",
+                fix="pass e.g. incl_cuts=[0.8, 0.75], n_cuts=[1, 2]",
+            )
+        )
+    incl = [float(v) for v in incl_raw if v is not None]
     ncut = [int(v) for v in n_cuts]
     if not incl or not ncut:
         raise SpecificationError(
@@ -199,10 +215,8 @@ def robustness(
         )
         try:
             return minimize(tt, remainders=remainders, directional=directional)
-        except SpecificationError as exc:
-            if "out == '1'" in str(exc):
-                return None
-            raise
+        except NoPositiveRowsError:
+            return None
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -258,14 +272,28 @@ def robustness(
             row.update({f"core: {term_label(c, conditions_t)}": any(subsumes(c, t) for t in first) for c in core})
         rows.append(row)
     table = pd.DataFrame(rows)
+    failed = [str(r["variant"]) for r in rows if r["expression"] is None]
+    if failed:
+        warnings.warn(
+            format_error(
+                what="robustness test sets",
+                expected="a solution for every variant",
+                found=f"{len(failed)} without a positive truth-table row ({'; '.join(failed[:3])}"
+                f"{'; ...' if len(failed) > 3 else ''})",
+                fix="they are left out of the fit parameters (rf_*); see the table's expression column",
+            ),
+            O4OWarning,
+            stacklevel=2,
+        )
     is_m = memberships[0]
     if len(memberships) > 1:
         rc = np.minimum.reduce(memberships)
+        ts_min = np.minimum.reduce(memberships[1:])
         ts_max = np.maximum.reduce(memberships[1:])
         fit = {
             "rf_cons": sufficiency_consistency(is_m, y) / sufficiency_consistency(rc, y),
             "rf_cov": sufficiency_coverage(rc, y) / sufficiency_coverage(is_m, y),
-            "rf_sc_min": float(np.minimum(is_m, rc).sum() / np.maximum(is_m, rc).sum()),
+            "rf_sc_min": float(np.minimum(is_m, ts_min).sum() / np.maximum(is_m, ts_min).sum()),
             "rf_sc_max": float(np.minimum(is_m, ts_max).sum() / np.maximum(is_m, ts_max).sum()),
         }
     else:

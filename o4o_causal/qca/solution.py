@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.exceptions import SpecificationError, format_error
+from o4o_causal.qca._boolean import covered_codes
 from o4o_causal.qca._sets import (
     implicant_membership,
     pri,
@@ -50,7 +51,13 @@ class Model:
     consistency, pri, coverage
         Of the whole model (solution consistency/coverage).
     remainders_used
-        Remainder rows the model covers (its simplifying assumptions).
+        Remainder rows the model covers (its simplifying assumptions; for an intermediate
+        model, the easy counterfactuals it rests on), in row order.
+    pairs
+        Intermediate solutions only: labels ``"C<i>P<j>"`` of the (complex model ``i``,
+        parsimonious model ``j``) pairs whose minimisation gives this model (as R's QCA
+        reports ``C1P1``, ``C1P2``, ...; models numbered as in those solutions). Empty
+        for complex and parsimonious solutions.
     """
 
     implicants: tuple[str, ...]
@@ -60,6 +67,7 @@ class Model:
     pri: float
     coverage: float
     remainders_used: tuple[str, ...]
+    pairs: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -68,42 +76,90 @@ class Model:
         )
 
 
-def build_model(implicants: tuple[str, ...], tt: TruthTable) -> Model:
-    """Compute the parameters of fit of ``implicants`` on the truth table's cases."""
+_TERM_COLUMNS = ("term", "implicant", "consistency", "pri", "raw_coverage", "unique_coverage")
+
+
+def build_model(
+    implicants: tuple[str, ...],
+    tt: TruthTable,
+    *,
+    pairs: tuple[str, ...] = (),
+    cache: _Cache | None = None,
+) -> Model:
+    """Compute the parameters of fit of ``implicants`` on the truth table's cases.
+
+    ``cache`` may be shared across the models of one truth table.
+    """
     x, y = tt.x, tt.y
-    memberships = [implicant_membership(imp, x) for imp in implicants]
-    whole = model_membership(implicants, x)
+    memo = _Cache(tt) if cache is None else cache
+    memberships = [memo.membership(imp) for imp in implicants]
+    zero = np.zeros(x.shape[0])
+    whole = np.maximum.reduce([zero, *memberships])
     coverage = sufficiency_coverage(whole, y)
-    rows = []
-    for i, (imp, m) in enumerate(zip(implicants, memberships, strict=True)):
-        others = model_membership(implicants[:i] + implicants[i + 1 :], x)
-        rows.append(
-            {
-                "term": term_label(imp, tt.conditions),
-                "implicant": imp,
-                "consistency": sufficiency_consistency(m, y),
-                "pri": pri(m, y),
-                "raw_coverage": sufficiency_coverage(m, y),
-                "unique_coverage": coverage - sufficiency_coverage(others, y),
-            }
-        )
-    remainders = set(tt.remainders)
-    used = tuple(code for code in tt.codes if code in remainders and any(_covers(imp, code) for imp in implicants))
+    columns: dict[str, list[object]] = {c: [] for c in _TERM_COLUMNS}
+    sum_y = float(y.sum())
+    for i, imp in enumerate(implicants):
+        others = np.maximum.reduce([zero, *memberships[:i], *memberships[i + 1 :]])
+        for key, value in memo.term_fit(imp).items():
+            columns[key].append(value)
+        others_cov = float(np.minimum(others, y).sum()) / sum_y if sum_y > 0 else float("nan")
+        columns["unique_coverage"].append(coverage - others_cov)
+    covered = set().union(*(memo.remainders_covered(imp) for imp in implicants))
+    used = tuple(code for code in memo.remainders if code in covered)
     return Model(
         implicants=implicants,
         expression=" + ".join(term_label(i, tt.conditions) for i in implicants) if implicants else "0",
-        terms=pd.DataFrame(
-            rows, columns=["term", "implicant", "consistency", "pri", "raw_coverage", "unique_coverage"]
-        ),
+        terms=pd.DataFrame(columns),
         consistency=sufficiency_consistency(whole, y),
         pri=pri(whole, y),
         coverage=coverage,
         remainders_used=used,
+        pairs=pairs,
     )
 
 
-def _covers(implicant: str, code: str) -> bool:
-    return all(a in ("-", b) for a, b in zip(implicant, code, strict=True))
+def build_models(
+    models: list[tuple[str, ...]], tt: TruthTable, pairs: list[tuple[str, ...]] | None = None
+) -> tuple[Model, ...]:
+    """Build several models of one truth table, sharing term memberships."""
+    cache = _Cache(tt)
+    labels = pairs if pairs is not None else [()] * len(models)
+    return tuple(build_model(m, tt, pairs=p, cache=cache) for m, p in zip(models, labels, strict=True))
+
+
+class _Cache:
+    """Term memberships and covered remainders of one truth table, computed once per term."""
+
+    def __init__(self, tt: TruthTable) -> None:
+        self.x = tt.x
+        self.y = tt.y
+        self.conditions = tt.conditions
+        self.remainders = tt.remainders
+        self._members: dict[str, np.ndarray] = {}
+        self._covered: dict[str, frozenset[str]] = {}
+        self._fit: dict[str, dict[str, object]] = {}
+
+    def term_fit(self, implicant: str) -> dict[str, object]:
+        if implicant not in self._fit:
+            m = self.membership(implicant)
+            self._fit[implicant] = {
+                "term": term_label(implicant, self.conditions),
+                "implicant": implicant,
+                "consistency": sufficiency_consistency(m, self.y),
+                "pri": pri(m, self.y),
+                "raw_coverage": sufficiency_coverage(m, self.y),
+            }
+        return self._fit[implicant]
+
+    def membership(self, implicant: str) -> np.ndarray:
+        if implicant not in self._members:
+            self._members[implicant] = implicant_membership(implicant, self.x)
+        return self._members[implicant]
+
+    def remainders_covered(self, implicant: str) -> frozenset[str]:
+        if implicant not in self._covered:
+            self._covered[implicant] = covered_codes(implicant, self.remainders)
+        return self._covered[implicant]
 
 
 @dataclass(frozen=True, repr=False)
@@ -118,11 +174,16 @@ class Solution:
     outcome, conditions
         As in the truth table.
     models
-        Every model with the fewest terms (more than one = model ambiguity), ordered by
-        number of literals, then expression.
+        Complex and parsimonious: every model with the fewest terms (more than one =
+        model ambiguity), ordered by number of literals, then expression. Intermediate:
+        the distinct models over all (complex model, parsimonious model) pairs, each
+        pair's models being its minimum covers (pairs may differ in size, as in R's QCA);
+        ordered by their first pair (``C1P1`` first; see :attr:`Model.pairs`), then number
+        of literals, then expression.
     prime_implicants
         The implicants the models were chosen from (prime implicants; for the
-        intermediate solution, the reduced complex implicants).
+        intermediate solution, the prime implicants of the positive rows with each
+        pair's easy counterfactuals, pooled over pairs).
     directional
         Directional expectations used (intermediate solution), condition -> ``1/0/"-"``.
     truth_table
@@ -214,8 +275,12 @@ class Solution:
         return out
 
     def summary(self) -> pd.DataFrame:
-        """Return one row per model: expression, terms, consistency, PRI, coverage, remainders used."""
-        return pd.DataFrame(
+        """Return one row per model: expression, terms, consistency, PRI, coverage, remainders used.
+
+        Intermediate solutions add ``pairs``: the (complex, parsimonious) model pairs giving
+        each model (``"C1P1, C1P2"``).
+        """
+        out = pd.DataFrame(
             {
                 "model": np.arange(1, len(self.models) + 1),
                 "expression": [m.expression for m in self.models],
@@ -226,13 +291,17 @@ class Solution:
                 "remainders_used": [len(m.remainders_used) for m in self.models],
             }
         )
+        if self.kind == "intermediate":
+            out["pairs"] = [", ".join(m.pairs) for m in self.models]
+        return out
 
     def __repr__(self) -> str:
         lines = [f"Solution({self.kind}, outcome {self.outcome}, {len(self.models)} model(s))"]
         if self.directional:
             lines.append("directional expectations: " + ", ".join(f"{k}={v}" for k, v in self.directional.items()))
         for i, m in enumerate(self.models):
-            lines.append(f"M{i + 1}: {m.expression} -> {self.outcome}")
+            pairs = f"  ({', '.join(m.pairs)})" if m.pairs else ""
+            lines.append(f"M{i + 1}: {m.expression} -> {self.outcome}{pairs}")
             table = m.terms.drop(columns="implicant")
             lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
             lines.append(

@@ -11,7 +11,7 @@ condition belong to none and are left out of ``n`` (with a warning). Per row:
 * ``coverage``: ``sum(min(m, y)) / sum(y)``;
 * ``out``: ``"1"`` when ``n >= n_cut`` and consistency ``>= incl_cut`` (and PRI ``>= pri_cut``
   when given), ``"0"`` when ``n >= n_cut`` otherwise, ``"?"`` (logical remainder) when
-  ``n < n_cut``;
+  ``n < n_cut``; cut-offs are met up to a float tolerance of ``1e-10`` (as R's ``agteb``);
 * ``contradictory``: the row holds cases on both sides of 0.5 in the outcome (a true
   logical contradiction in crisp data; deviant cases in kind in fuzzy data).
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.exceptions import O4OWarning, SpecificationError, format_error
-from o4o_causal.qca._sets import check_negate, implicant_membership, prepare_sets, pri
+from o4o_causal.qca._sets import check_negate, implicant_membership, meets, prepare_sets, pri, real_number
 
 _OUT_ORDER = {"1": 0, "0": 1, "?": 2}
 
@@ -40,17 +40,17 @@ def _check_cuts(n_cut: object, incl_cut: object, pri_cut: object) -> tuple[int, 
         raise SpecificationError(
             format_error(what="n_cut", expected="an integer >= 1", found=repr(n_cut), fix="pass e.g. n_cut=1")
         )
-    if isinstance(incl_cut, bool) or not isinstance(incl_cut, float | int) or not 0.0 < float(incl_cut) <= 1.0:
+    incl = real_number(incl_cut)
+    if incl is None or not 0.0 < incl <= 1.0:
         raise SpecificationError(
             format_error(what="incl_cut", expected="a number in (0, 1]", found=repr(incl_cut), fix="use e.g. 0.8")
         )
-    if pri_cut is not None and (
-        isinstance(pri_cut, bool) or not isinstance(pri_cut, float | int) or not 0.0 <= float(pri_cut) <= 1.0
-    ):
+    pri_value = None if pri_cut is None else real_number(pri_cut)
+    if pri_cut is not None and (pri_value is None or not 0.0 <= pri_value <= 1.0):
         raise SpecificationError(
             format_error(what="pri_cut", expected="None or a number in [0, 1]", found=repr(pri_cut), fix="use 0.5")
         )
-    return int(n_cut), float(incl_cut), None if pri_cut is None else float(pri_cut)
+    return int(n_cut), incl, pri_value
 
 
 @dataclass(frozen=True, repr=False)
@@ -196,7 +196,8 @@ def truth_table(
         Add a ``cases`` column listing case labels per row (for case-level units such as
         municipalities only: never list persons).
     case_id
-        Column with case labels (default: the index).
+        Column with case labels (default: the index); with ``show_cases=True`` the labels
+        must be unique.
 
     Returns
     -------
@@ -219,6 +220,16 @@ def truth_table(
         labels = tuple(str(v) for v in frame[case_id])
     else:
         labels = tuple(str(v) for v in frame.index)
+    if show_cases and len(set(labels)) < len(labels):
+        dup = sorted({v for v in labels if labels.count(v) > 1})[:5]
+        raise SpecificationError(
+            format_error(
+                what="case labels" if case_id is None else f"case_id column {case_id!r}",
+                expected="unique case labels with show_cases=True",
+                found=f"duplicates {dup}",
+                fix="pass case_id naming a column of unique labels, or reset the index",
+            )
+        )
     if negate:
         y = 1.0 - y
     x.setflags(write=False)
@@ -254,9 +265,9 @@ def truth_table(
         cons[r] = both / float(m.sum())
         pris[r] = pri(m, y)
         cov[r] = both / sum_y if sum_y > 0 else np.nan
-    passes = cons >= incl_cut_
+    passes = meets(cons, incl_cut_)
     if pri_cut_ is not None:
-        passes &= pris >= pri_cut_
+        passes &= meets(pris, pri_cut_)
     out = np.where(n < n_cut_, "?", np.where(passes, "1", "0"))
     contradictory = (n >= n_cut_) & (n_out > 0) & (n_not > 0)
     table = pd.DataFrame({"row": np.arange(1, n_rows + 1), "code": codes})
