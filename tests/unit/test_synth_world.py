@@ -89,16 +89,16 @@ def test_final_states_reference() -> None:
 def test_core_truth_is_exact_and_consistent(world) -> None:  # type: ignore[no-untyped-def]
     truth = world.truth.core
     assert np.allclose(truth["cate"], truth["p1"] - truth["p0"])
-    # observed outcome equals the potential outcome of the received treatment
-    panel = world.panel.set_index(["person_id", "month"])["state"]
+    # observed outcome equals the potential outcome of the received treatment; employed = earnings > 0
+    # (the employment rule of registers.formats: a benefit state can outrank a month with earnings)
+    panel = world.panel.set_index(["person_id", "month"])["earnings"]
     persons = world.persons.set_index("person_id")
     sample = truth.sample(200, random_state=0)
     for row in sample.itertuples():
         p = persons.loc[row.person_id]
         if not row.complete:
             continue
-        state = panel.loc[(row.person_id, p["index_month"] + pd.DateOffset(months=24))]
-        observed = int(state in formats.EMPLOYED_STATES)
+        observed = int(panel.loc[(row.person_id, p["index_month"] + pd.DateOffset(months=24))] > 0)
         assert observed == (row.y1_employed_24 if row.treated else row.y0_employed_24)
     # the closed form matches simulation of the chain
     h = np.full(200_000, 0.03)
