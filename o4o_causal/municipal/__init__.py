@@ -1,0 +1,33 @@
+"""Municipal deviance: municipalities whose outcome rates are consistently above or below expectation.
+
+* :func:`deviance` -- multilevel logistic model of person-years (binomial cells) with
+  country and year effects, person risk factors, structural municipal conditions, a
+  persistent municipality deviance ``u_m`` and municipality-year deviations ``w_m,t``
+  (PyMC + nutpie, the convergence gate of :mod:`o4o_causal.bayes`).
+* :class:`DevianceResult` -- ``.table()`` (observed and expected rates, deviance with
+  shrinkage intervals, consistency over years, P(bottom/top decile)), ``.years_table()``,
+  ``.select(k)`` (positive and negative deviants), ``.shrinkage()``, ``.summary()``,
+  ``.diagnostics_table()``, ``sigma_u`` / ``sigma_w``.
+
+Figures: :mod:`o4o_causal.plotting.municipal` (funnel plot, caterpillar of deviances).
+PyMC and nutpie are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from o4o_causal._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from o4o_causal.municipal.deviance_model import deviance
+    from o4o_causal.municipal.result import DevianceResult
+
+_LAZY = {
+    "deviance": "o4o_causal.municipal.deviance_model",
+    "DevianceResult": "o4o_causal.municipal.result",
+}
+
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+__all__ = ["DevianceResult", "deviance"]
