@@ -25,6 +25,13 @@ from o4o_causal.plotting.dml import (
     sorted_effects_plot,
 )
 from o4o_causal.plotting.estimates import forest, forest_data
+from o4o_causal.plotting.municipal import (
+    deviance_caterpillar,
+    deviance_caterpillar_data,
+    funnel_data,
+    funnel_limits,
+    funnel_plot,
+)
 from o4o_causal.plotting.policy import (
     event_study_data,
     event_study_plot,
@@ -66,11 +73,16 @@ __all__ = [
     "country_shares_data",
     "country_shares_plot",
     "dag_layout",
+    "deviance_caterpillar",
+    "deviance_caterpillar_data",
     "draw_dag",
     "event_study_data",
     "event_study_plot",
     "forest",
     "forest_data",
+    "funnel_data",
+    "funnel_limits",
+    "funnel_plot",
     "gaps_data",
     "gaps_plot",
     "gate_forest",
