@@ -86,6 +86,8 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         setups = results["setups"]
         assert isinstance(setups, list) and len(setups) >= 3
     if name == "06-neet-municipalities-qca":
+        rates = results["qca_recovery_rates"]
+        assert isinstance(rates, list) and all(0.0 <= row[2] <= 1.0 for row in rates)
         recovery = results["recovery"]  # small world: 4 young persons per municipality, weak but real signal
         assert isinstance(recovery, dict) and recovery["spearman"] > 0.2
         assert recovery["positive deviants with the planted rule"] > recovery["negative deviants with the planted rule"]
