@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from o4o_causal import config
 from o4o_causal.bayes.design import build
 from o4o_causal.bayes.model import Priors, build_model
 from o4o_causal.bayes.result import MultilevelResult
+from o4o_causal.bayes.sampling import sample_nutpie
 from o4o_causal.exceptions import SpecificationError, format_error
 
 _log = logging.getLogger(__name__)
@@ -104,8 +104,6 @@ def fit_multilevel(
     -------
     MultilevelResult
     """
-    import pymc as pm
-
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table
 
     if on_failure not in ("raise", "warn"):
@@ -138,19 +136,9 @@ def fit_multilevel(
     )
     model = build_model(design, prior, varying_effects=varying_effects, centred=centred)
     timings["build"] = time.perf_counter() - start
-    sampler = config.SAMPLER
     start = time.perf_counter()
-    idata = pm.sample(
-        draws=draws or sampler.draws,
-        tune=tune or sampler.tune,
-        chains=chains or sampler.chains,
-        target_accept=target_accept or sampler.target_accept,
-        nuts_sampler="nutpie",
-        random_seed=seed,
-        cores=config.threads(),
-        progressbar=progress,
-        quiet=not progress,
-        model=model,
+    idata = sample_nutpie(
+        model, draws=draws, tune=tune, chains=chains, target_accept=target_accept, seed=seed, progress=progress
     )
     timings["sample"] = time.perf_counter() - start
     present = [v for v in GATED if v in idata["posterior"].data_vars]

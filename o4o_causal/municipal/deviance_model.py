@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from o4o_causal import config
+from o4o_causal.bayes.sampling import sample_nutpie
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.municipal._design import RISK_FACTORS, STRUCTURAL, Cells, build_cells
 from o4o_causal.municipal.result import DevianceResult, summarise
@@ -201,8 +201,6 @@ def deviance(
     ConvergenceError
         If the sampler fails the convergence gate and ``on_failure="raise"``.
     """
-    import pymc as pm
-
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table, group_dataset
 
     _check_options(on_failure, ci_level, tail)
@@ -224,19 +222,9 @@ def deviance(
     _log.info("%s: %d person-years -> %d binomial cells", outcome, cells.n_person_years, cells.n.size)
     model = build_model(cells)
     timings["build"] = time.perf_counter() - start
-    sampler = config.SAMPLER
     start = time.perf_counter()
-    idata = pm.sample(
-        draws=draws or sampler.draws,
-        tune=tune or sampler.tune,
-        chains=chains or sampler.chains,
-        target_accept=target_accept or sampler.target_accept,
-        nuts_sampler="nutpie",
-        random_seed=seed,
-        cores=config.threads(),
-        progressbar=progress,
-        quiet=not progress,
-        model=model,
+    idata = sample_nutpie(
+        model, draws=draws, tune=tune, chains=chains, target_accept=target_accept, seed=seed, progress=progress
     )
     timings["sample"] = time.perf_counter() - start
     posterior = group_dataset(idata, "posterior")
