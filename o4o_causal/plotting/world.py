@@ -9,20 +9,8 @@ from matplotlib.axes import Axes
 
 from o4o_causal.registers import formats
 
-#: One colour per harmonised state (colour-blind-friendly families: work green, WAA
-#: blue, health purple, social assistance orange, job seeking yellow, education teal).
-STATE_COLOURS: dict[str, str] = {
-    "DP": "#6a3d9a",
-    "WAA_M": "#1f78b4",
-    "WAA": "#a6cee3",
-    "SICK": "#cab2d6",
-    "SA": "#ff7f00",
-    "JOBSEEK": "#fdbf6f",
-    "EDU": "#66c2a5",
-    "EMP_LOW": "#b2df8a",
-    "EMP": "#33a02c",
-    "INACTIVE": "#d9d9d9",
-}
+#: One colour per harmonised state (defined in :mod:`o4o_causal.registers.formats`).
+STATE_COLOURS: dict[str, str] = formats.STATE_COLOURS
 
 
 def configuration_heatmap(shares: pd.DataFrame, *, ax: Axes | None = None) -> Axes:

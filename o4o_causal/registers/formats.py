@@ -67,6 +67,21 @@ STATE_LABELS: Final[dict[str, str]] = {
     "EMP": "employed",
     "INACTIVE": "inactive",
 }
+#: One colour per harmonised state, used by every figure (colour-blind-friendly families:
+#: work green, WAA blue, health purple, social assistance orange, job seeking yellow,
+#: education teal).
+STATE_COLOURS: Final[dict[str, str]] = {
+    "DP": "#6a3d9a",
+    "WAA_M": "#1f78b4",
+    "WAA": "#a6cee3",
+    "SICK": "#cab2d6",
+    "SA": "#ff7f00",
+    "JOBSEEK": "#fdbf6f",
+    "EDU": "#66c2a5",
+    "EMP_LOW": "#b2df8a",
+    "EMP": "#33a02c",
+    "INACTIVE": "#d9d9d9",
+}
 EMPLOYED_STATES: Final[frozenset[str]] = frozenset({"EMP", "EMP_LOW"})
 
 #: Low-pay threshold per country, monthly gross earnings in national currency [A].

@@ -3,7 +3,7 @@
 The alphabet is :data:`o4o_causal.registers.formats.STATES` (priority order, which is
 also the drawing order of every chronogram) followed, when censored months are kept as
 a state, by :data:`CENSORED`. Labels come from ``formats.STATE_LABELS``; colours from
-:data:`o4o_causal.plotting.world.STATE_COLOURS` (work green, WAA blue, health purple,
+:data:`o4o_causal.registers.formats.STATE_COLOURS` (work green, WAA blue, health purple,
 social assistance orange, job seeking yellow, education teal), so a state has the same
 colour in every figure of the suite. ``CENSORED`` (after death or emigration, or after
 an unobserved stretch longer than ``max_gap``) is drawn white, as TraMineR draws
@@ -22,21 +22,8 @@ CENSORED: Final[str] = "CENSORED"
 ALPHABET: Final[tuple[str, ...]] = tuple(formats.STATES)
 #: Human-readable label of every state (harmonised states and ``CENSORED``).
 STATE_LABELS: Final[dict[str, str]] = {**formats.STATE_LABELS, CENSORED: "censored (exit or long gap)"}
-#: Colour of every state; identical to ``plotting.world.STATE_COLOURS`` for the ten
-#: harmonised states (a test checks it), white for ``CENSORED``.
-STATE_COLOURS: Final[dict[str, str]] = {
-    "DP": "#6a3d9a",
-    "WAA_M": "#1f78b4",
-    "WAA": "#a6cee3",
-    "SICK": "#cab2d6",
-    "SA": "#ff7f00",
-    "JOBSEEK": "#fdbf6f",
-    "EDU": "#66c2a5",
-    "EMP_LOW": "#b2df8a",
-    "EMP": "#33a02c",
-    "INACTIVE": "#d9d9d9",
-    CENSORED: "#ffffff",
-}
+#: Colour of every state: ``formats.STATE_COLOURS`` (as in every figure of the suite), white for ``CENSORED``.
+STATE_COLOURS: Final[dict[str, str]] = {**formats.STATE_COLOURS, CENSORED: "#ffffff"}
 #: Recoding that merges WAA with and without a labour-market measure (the published
 #: typology's "on WAA, with or without measures"); pass it as ``recode=``.
 MERGE_MEASURES: Final[dict[str, str]] = {"WAA_M": "WAA"}
