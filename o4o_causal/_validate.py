@@ -119,3 +119,14 @@ def require_numeric(data: pd.DataFrame, columns: Iterable[str], role: str, *, no
                 fix=f"encode it first, e.g. pd.get_dummies(data, columns=[{column!r}], drop_first=True, dtype=float)",
             )
         )
+
+
+def ci_level(value: object) -> float:
+    """Return an interval level as a float, or raise :class:`SpecificationError` naming ``ci_level``."""
+    if not isinstance(value, int | float) or not 0.0 < float(value) < 1.0:
+        raise SpecificationError(
+            format_error(
+                what="ci_level", expected="a level strictly between 0 and 1", found=repr(value), fix="use e.g. 0.95"
+            )
+        )
+    return float(value)

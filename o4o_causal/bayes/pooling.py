@@ -27,7 +27,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import pandas as pd
 
-from o4o_causal import config
+from o4o_causal import _validate, config
 from o4o_causal._validate import require_columns, require_frame, require_no_missing
 from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table, group_dataset
 from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, format_error
@@ -114,12 +114,6 @@ def _interval(draws: np.ndarray, ci_level: float) -> tuple[float, float]:
     alpha = (1.0 - ci_level) / 2.0
     low, high = np.quantile(draws, [alpha, 1.0 - alpha])
     return float(low), float(high)
-
-
-def _check_level(ci_level: float) -> float:
-    if not (isinstance(ci_level, int | float) and 0.0 < ci_level < 1.0):
-        _fail(SpecificationError, "ci_level", "a number in (0, 1)", repr(ci_level), "e.g. 0.95")
-    return float(ci_level)
 
 
 @dataclass(frozen=True, repr=False)
@@ -214,7 +208,7 @@ class PooledResult:
         pandas.Series
             ``mean``, ``sd``, ``ci_low``, ``ci_high`` named ``theta_new``.
         """
-        level = self.ci_level if ci_level is None else _check_level(ci_level)
+        level = self.ci_level if ci_level is None else _validate.ci_level(ci_level)
         mu, tau = self._draws("mu"), self._draws("tau")
         new = mu + tau * np.random.default_rng(self.seed).standard_normal(mu.shape)
         low, high = _interval(new, level)
@@ -353,7 +347,7 @@ def pool_estimates(
         _fail(SpecificationError, "on_failure", "'raise' or 'warn'", repr(on_failure), "pick one")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         _fail(SpecificationError, "seed", "a non-negative integer", repr(seed), "e.g. seed=0")
-    level = _check_level(config.CI_LEVEL if ci_level is None else ci_level)
+    level = _validate.ci_level(config.CI_LEVEL if ci_level is None else ci_level)
     accept = POOLING_TARGET_ACCEPT if target_accept is None else target_accept
     if not (isinstance(accept, int | float) and 0.0 < accept < 1.0):
         _fail(SpecificationError, "target_accept", "a number in (0, 1)", repr(accept), "e.g. 0.95")

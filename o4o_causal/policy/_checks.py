@@ -21,17 +21,6 @@ from o4o_causal.exceptions import DataError, O4OWarning, SpecificationError, for
 FEW_TREATED_CLUSTERS = 10
 
 
-def check_ci_level(ci_level: float) -> float:
-    """Return ``ci_level`` as a float, or raise :class:`SpecificationError`."""
-    if not isinstance(ci_level, int | float) or not 0.0 < float(ci_level) < 1.0:
-        raise SpecificationError(
-            format_error(
-                what="ci_level", expected="a level strictly between 0 and 1", found=repr(ci_level), fix="use e.g. 0.95"
-            )
-        )
-    return float(ci_level)
-
-
 def check_choice(value: object, choices: Sequence[str], what: str) -> str:
     """Return ``value`` if it is one of ``choices``, else raise :class:`SpecificationError`."""
     if not isinstance(value, str) or value not in choices:

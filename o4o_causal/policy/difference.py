@@ -377,7 +377,7 @@ def did(
     """
     _checks.check_choice(method, METHODS, "method")
     _checks.check_choice(ssc, SSC_OPTIONS, "ssc")
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     prep = _prepare(
         data,
         outcome=outcome,
@@ -475,7 +475,7 @@ def did_by(
     """
     _checks.check_choice(method, METHODS, "method")
     _checks.check_choice(ssc, SSC_OPTIONS, "ssc")
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     by_cols = _validate.column_names(by, "by")
     if not by_cols:
         raise SpecificationError(
@@ -601,7 +601,7 @@ def ddd(
         Estimand ``"DDD[<group>]"``.
     """
     _checks.check_choice(ssc, SSC_OPTIONS, "ssc")
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     _checks.check_name(group, "group")
     prep = _prepare(
         data,

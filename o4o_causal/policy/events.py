@@ -561,7 +561,7 @@ def event_study(
     _checks.check_choice(estimator, ESTIMATORS, "estimator")
     _checks.check_choice(endpoints, ENDPOINTS, "endpoints")
     _checks.check_choice(ssc, SSC_OPTIONS, "ssc")
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     panel = _prepare(
         data,
         outcome=outcome,

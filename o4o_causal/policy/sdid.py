@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from o4o_causal import config
+from o4o_causal import _validate, config
 from o4o_causal.policy import _checks
 from o4o_causal.policy._simplex import simplex_least_squares
 from o4o_causal.results import Estimate
@@ -178,7 +178,7 @@ def synthetic_did(
 
     _checks.check_choice(weights, WEIGHTS, "weights")
     min_pre_periods = check_min_pre_periods(min_pre_periods)
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     wide = _wide(
         data,
         outcome=outcome,

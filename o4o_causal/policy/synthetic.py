@@ -468,7 +468,7 @@ def synthetic_control(
     SpecificationError
         Invalid ``v``, ``exclude_pre_mspe``, ``min_pre_periods``, treated unit among donors.
     """
-    ci_level = _checks.check_ci_level(ci_level)
+    ci_level = _validate.ci_level(ci_level)
     check_min_pre_periods(min_pre_periods)
     if exclude_pre_mspe is not None and (
         isinstance(exclude_pre_mspe, bool) or not isinstance(exclude_pre_mspe, int | float) or exclude_pre_mspe <= 0
