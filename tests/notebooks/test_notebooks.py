@@ -86,8 +86,11 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         setups = results["setups"]
         assert isinstance(setups, list) and len(setups) >= 3
     if name == "06-neet-municipalities-qca":
-        rates = results["qca_recovery_rates"]
-        assert isinstance(rates, list) and all(0.0 <= row[2] <= 1.0 for row in rates)
+        rates = results["qca_recovery_rates"]  # [country, shortlist, visited, complete, correct]
+        assert isinstance(rates, list) and rates and all(0.0 <= row[3] <= 1.0 and 0.0 <= row[4] <= 1.0 for row in rates)
+        assert {row[0] for row in rates} == {"NO", "SE"} and any(row[1].startswith("oracle") for row in rates)
+        recovered = results["qca_recovered"]
+        assert isinstance(recovered, dict) and set(recovered) == {"complete", "correct"}
         recovery = results["recovery"]  # small world: 4 young persons per municipality, weak but real signal
         assert isinstance(recovery, dict) and recovery["spearman"] > 0.2
         assert recovery["positive deviants with the planted rule"] > recovery["negative deviants with the planted rule"]
