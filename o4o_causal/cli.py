@@ -1,22 +1,26 @@
 """The ``o4o`` command line.
 
 ``o4o run`` executes the notebooks (reproduction runs), ``o4o export`` turns executed
-notebooks into offline HTML, ``o4o synth`` writes the synthetic register world,
+notebooks into offline HTML, ``o4o check`` scans executed notebooks for disclosure
+risks, ``o4o synth`` writes the synthetic register world,
 ``o4o ingest`` builds the harmonised store from raw extracts, ``o4o kernel`` registers
 the suite's Jupyter kernel.
 Errors of the suite are printed as one clear line and give exit code 2; a run in
-which a notebook failed gives exit code 1.
+which a notebook failed, or a check with blocking findings, gives exit code 1.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from o4o_causal import __version__, config
-from o4o_causal.exceptions import O4OError
+from o4o_causal.exceptions import DisclosureError, O4OError, format_error
+
+if TYPE_CHECKING:
+    from o4o_causal.sdc.findings import Finding
 
 app = typer.Typer(
     name="o4o",
@@ -56,7 +60,12 @@ def run_cmd(
     seed: Annotated[int | None, typer.Option(help="Override the profile's seed.")] = None,
     data_dir: Annotated[str | None, typer.Option(help="Override the profile's data folder.")] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="Threads pinned in the kernel (default 2).")] = None,
-    publication: Annotated[bool, typer.Option("--publication", help="Hide code in the HTML exports.")] = False,
+    publication: Annotated[
+        bool,
+        typer.Option(
+            "--publication", help="Hide code in the HTML exports; scan outputs and export only notebooks that pass."
+        ),
+    ] = False,
     root: Annotated[Path | None, typer.Option(help="Project root (default: found from the current folder).")] = None,
     runs_dir: Annotated[Path | None, typer.Option(help="Where run folders are created.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
@@ -84,34 +93,132 @@ def run_cmd(
     if not result.ok:
         failed = ", ".join(nb.name for nb in result.notebooks if not nb.ok)
         typer.secho(f"failed notebooks: {failed}", fg=typer.colors.RED, err=True)
+    blocked = [nb.name for nb in result.notebooks if (nb.error or {}).get("stage") == "disclosure"]
+    if blocked:
+        typer.secho(
+            f"no HTML for {', '.join(blocked)}: disclosure findings (list them with `o4o check {result.run_dir}`; "
+            "after review: `o4o export --publication --override-reason TEXT`)",
+            fg=typer.colors.RED,
+            err=True,
+        )
     raise typer.Exit(code=result.exit_code)
+
+
+def _notebooks(paths: list[Path], what: str) -> list[Path]:
+    """Expand run folders to their executed notebooks; clear error when nothing is found."""
+    from o4o_causal.sdc.notebooks import notebooks_in
+
+    targets: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            targets.extend(notebooks_in(path))
+        elif path.is_file():
+            targets.append(path)
+        else:
+            raise _fail(
+                O4OError(
+                    format_error(
+                        what=what, expected="a run folder or .ipynb file", found=str(path), fix="check the path"
+                    )
+                )
+            )
+    if not targets:
+        raise _fail(O4OError(f"{what}: no notebooks found in {', '.join(map(str, paths))}"))
+    return targets
+
+
+def _blocked(targets: list[Path]) -> str | None:
+    """Scan every target for a publication export; describe the blocked ones (``None`` when all pass)."""
+    from o4o_causal.repro.export import disclosure_gate
+
+    problems = []
+    for nb in targets:
+        try:
+            disclosure_gate(nb)
+        except DisclosureError as exc:
+            problems.append(str(exc))
+    return "\n".join(problems) if problems else None
 
 
 @app.command("export")
 def export_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Executed notebooks, or run folders (all notebooks in them).")],
-    publication: Annotated[bool, typer.Option("--publication", help="Hide code cells and prompts.")] = False,
+    publication: Annotated[
+        bool, typer.Option("--publication", help="Hide code cells and prompts; refuse outputs that fail `o4o check`.")
+    ] = False,
+    override_reason: Annotated[
+        str | None,
+        typer.Option(help="Export publication HTML despite disclosure findings, for this reason (recorded)."),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option(help="Folder for the HTML (default: next to each notebook).")] = None,
 ) -> None:
-    """Export executed notebooks to self-contained, offline HTML."""
+    """Export executed notebooks to self-contained, offline HTML.
+
+    With --publication every notebook is scanned first (as `o4o check`); nothing is
+    written while one has findings of severity error, unless --override-reason is given.
+    Findings and the override are recorded in the run's manifest.json.
+    """
     from o4o_causal.repro import export_html
 
-    targets: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            targets.extend(sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts))
-        else:
-            targets.append(path)
-    if not targets:
-        raise _fail(O4OError(f"export: no notebooks found in {', '.join(map(str, paths))}"))
+    if override_reason is not None and not (publication and override_reason.strip()):
+        raise _fail(O4OError("--override-reason: expected a non-empty reason together with --publication"))
+    targets = _notebooks(paths, "export")
+    if publication and override_reason is None and (problems := _blocked(targets)):
+        raise _fail(DisclosureError(problems))
     suffix = ".publication.html" if publication else ".html"
     try:
         for nb in targets:
             folder = out_dir if out_dir is not None else nb.parent
-            written = export_html(nb, folder / f"{nb.stem}{suffix}", publication=publication)
+            written = export_html(
+                nb, folder / f"{nb.stem}{suffix}", publication=publication, override_reason=override_reason
+            )
             typer.echo(f"wrote {written}")
     except O4OError as exc:
         raise _fail(exc) from exc
+
+
+def _findings_table(name: str, findings: list[Finding]) -> str:
+    """Plain-text table of one notebook's findings."""
+    if not findings:
+        return f"{name}: no findings"
+    lines = [f"{name}: {len(findings)} finding(s)"]
+    width = max(len(f.location.split(", ", 1)[-1]) for f in findings)
+    lines.append(f"  {'severity':<8}  {'rule':<16}  {'where':<{width}}  what to do")
+    for f in findings:
+        where = f.location.split(", ", 1)[-1]
+        lines.append(f"  {f.severity:<8}  {f.rule:<16}  {where:<{width}}  {f.message}")
+    return "\n".join(lines)
+
+
+@app.command("check")
+def check_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Run folders or executed .ipynb files.")],
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"Smallest count of persons that may be shown (default {config.DISCLOSURE.threshold})."
+        ),
+    ] = None,
+) -> None:
+    """Scan executed notebooks for outputs that would leak in an HTML export.
+
+    Prints the findings per notebook. Exit code 0 when there is no finding of severity
+    error, 1 when there is (warnings do not fail), 2 for unusable input.
+    """
+    from o4o_causal.sdc.findings import blocking
+    from o4o_causal.sdc.notebooks import scan_notebook
+
+    n_blocking = 0
+    for nb in _notebooks(paths, "check"):
+        try:
+            findings = scan_notebook(nb, threshold=threshold)
+        except O4OError as exc:
+            raise _fail(exc) from exc
+        n_blocking += len(blocking(findings))
+        typer.echo(_findings_table(str(nb), findings))
+    if n_blocking:
+        typer.secho(f"{n_blocking} blocking finding(s)", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1 if n_blocking else 0)
 
 
 @app.command("synth")

@@ -16,6 +16,7 @@ from o4o_causal.plotting.bayes import (
     shrinkage_plot,
 )
 from o4o_causal.plotting.dag import dag_layout, draw_dag, overlap_plot, to_graphviz
+from o4o_causal.plotting.disclosure import binned_scatter, hist
 from o4o_causal.plotting.dml import (
     cate_distribution,
     cate_distribution_data,
@@ -62,6 +63,7 @@ from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogra
 __all__ = [
     "OUT_COLOURS",
     "STATE_COLOURS",
+    "binned_scatter",
     "calibration_plot",
     "cate_distribution",
     "cate_distribution_data",
@@ -86,6 +88,7 @@ __all__ = [
     "gaps_data",
     "gaps_plot",
     "gate_forest",
+    "hist",
     "mean_time_data",
     "mean_time_plot",
     "overlap_plot",

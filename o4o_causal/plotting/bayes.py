@@ -27,6 +27,7 @@ from o4o_causal.exceptions import DataError, SpecificationError, format_error
 from o4o_causal.plotting.dml import _require
 from o4o_causal.plotting.estimates import forest
 from o4o_causal.results import Estimate
+from o4o_causal.sdc.figures import safe_figure
 
 if TYPE_CHECKING:
     from o4o_causal.bayes.result import MultilevelResult
@@ -193,6 +194,7 @@ def caterpillar_data(
     return data
 
 
+@safe_figure
 def caterpillar(
     table: pd.DataFrame | MultilevelResult,
     *,
@@ -340,6 +342,7 @@ def shrinkage_data(table: pd.DataFrame | MultilevelResult, *, threshold: int | N
     return data
 
 
+@safe_figure
 def shrinkage_plot(table: pd.DataFrame | MultilevelResult, *, ax: Axes | None = None) -> Axes:
     """Draw the raw difference in means against the partially pooled posterior mean per municipality.
 
@@ -396,6 +399,7 @@ def shrinkage_plot(table: pd.DataFrame | MultilevelResult, *, ax: Axes | None = 
 # --------------------------------------------------------------------------- countries
 
 
+@safe_figure
 def country_contrasts_plot(
     effects: pd.DataFrame | MultilevelResult,
     contrasts: pd.DataFrame | None = None,
@@ -482,6 +486,7 @@ def _estimate(row: Mapping[Hashable, Any], *, estimand: str, n: int) -> Estimate
 # --------------------------------------------------------------------------- posterior predictive check
 
 
+@safe_figure
 def ppc_plot(table: pd.DataFrame | MultilevelResult, *, ax: Axes | None = None) -> Axes:
     """Draw observed outcome means against their posterior predictive intervals by group and arm.
 

@@ -9,6 +9,8 @@ import networkx as nx
 import numpy as np
 from matplotlib.axes import Axes
 
+from o4o_causal.sdc.figures import safe_figure
+
 if TYPE_CHECKING:
     from o4o_causal.dag.graph import CausalDAG
     from o4o_causal.dag.overlap import OverlapResult
@@ -47,6 +49,7 @@ def to_graphviz(dag: CausalDAG, *, treatment: str | None = None, outcome: str | 
     return "\n".join([*lines, "}"])
 
 
+@safe_figure
 def draw_dag(
     dag: CausalDAG,
     *,
@@ -107,6 +110,7 @@ def _draw_graphviz(dag: CausalDAG, treatment: str | None, outcome: str | None, a
     return ax
 
 
+@safe_figure
 def overlap_plot(result: OverlapResult, *, bins: int = 20, ax: Axes | None = None) -> Axes:
     """Mirrored histogram of propensity scores (treated up, untreated down); binned counts only."""
     data = result.histogram_data(bins)

@@ -22,6 +22,7 @@ from o4o_causal import config
 from o4o_causal.exceptions import DataError, DisclosureError, SpecificationError, format_error
 from o4o_causal.plotting.estimates import forest
 from o4o_causal.results import Estimate
+from o4o_causal.sdc.figures import safe_figure
 
 if TYPE_CHECKING:
     from o4o_causal.dml.policy import PolicyTreeResult
@@ -71,6 +72,7 @@ def _ate_value(ate: object) -> float | None:
 # --------------------------------------------------------------------------- GATE forest
 
 
+@safe_figure
 def gate_forest(
     table: pd.DataFrame,
     *,
@@ -299,6 +301,7 @@ def _edges(table: pd.DataFrame) -> np.ndarray:
     return np.append(table["left"].to_numpy(dtype=np.float64), float(table["right"].iloc[-1]))
 
 
+@safe_figure
 def cate_distribution(
     result: CateResult,
     *,
@@ -408,6 +411,7 @@ def sorted_effects_data(table: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+@safe_figure
 def sorted_effects_plot(table: pd.DataFrame, *, ate: Estimate | None = None, ax: Axes | None = None) -> Axes:
     """Draw group effects by quantile of the predicted CATE (least to most affected).
 
@@ -503,6 +507,7 @@ def _leaf_text(row: Any, cost: float) -> str:
     return head + f"{what} {float(row.effect_minus_cost):.3f}\n[{float(row.ci_low):.3f}, {float(row.ci_high):.3f}]"
 
 
+@safe_figure
 def policy_tree_plot(policy: PolicyTreeResult, *, ax: Axes | None = None) -> Axes:
     """Draw a fitted policy tree: splits, and for each leaf the decision, size and effect.
 

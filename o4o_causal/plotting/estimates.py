@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.results import Estimate
+from o4o_causal.sdc.figures import safe_figure
 
 
 def forest_data(estimates: Mapping[str, Estimate], *, reference: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -50,6 +51,7 @@ def forest_data(estimates: Mapping[str, Estimate], *, reference: Mapping[str, fl
     return pd.DataFrame(rows)
 
 
+@safe_figure
 def forest(
     estimates: Mapping[str, Estimate],
     *,

@@ -23,6 +23,7 @@ from scipy import stats
 
 from o4o_causal.exceptions import DataError, SpecificationError, format_error
 from o4o_causal.plotting.dml import _require
+from o4o_causal.sdc.figures import safe_figure
 
 if TYPE_CHECKING:
     from o4o_causal.municipal.result import DevianceResult
@@ -189,6 +190,7 @@ def funnel_data(
     return data
 
 
+@safe_figure
 def funnel_plot(
     source: pd.DataFrame | DevianceResult,
     *,
@@ -308,6 +310,7 @@ def deviance_caterpillar_data(
     return data
 
 
+@safe_figure
 def deviance_caterpillar(
     source: pd.DataFrame | DevianceResult,
     *,

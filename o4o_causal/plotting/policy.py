@@ -18,6 +18,7 @@ from o4o_causal.policy.difference import SubgroupDid
 from o4o_causal.policy.events import EventStudyResult
 from o4o_causal.policy.synthetic import SyntheticControlResult
 from o4o_causal.results import Estimate
+from o4o_causal.sdc.figures import safe_figure
 
 TREATED_COLOUR = "#1f4e79"
 SYNTHETIC_COLOUR = "#c0392b"
@@ -29,6 +30,7 @@ def synthetic_control_data(result: SyntheticControlResult) -> pd.DataFrame:
     return result.gaps.reset_index()
 
 
+@safe_figure
 def synthetic_control_plot(result: SyntheticControlResult, *, ylabel: str = "outcome", ax: Axes | None = None) -> Axes:
     """Draw the treated unit's outcome and its synthetic control, with the treatment time marked.
 
@@ -75,6 +77,7 @@ def gaps_data(result: SyntheticControlResult, *, include_excluded: bool = False)
     return pd.concat([placebos, treated], ignore_index=True)
 
 
+@safe_figure
 def gaps_plot(
     result: SyntheticControlResult,
     *,
@@ -121,6 +124,7 @@ def event_study_data(result: EventStudyResult) -> pd.DataFrame:
     return result.coefficients.copy()
 
 
+@safe_figure
 def event_study_plot(result: EventStudyResult, *, ylabel: str = "effect", ax: Axes | None = None) -> Axes:
     """Draw event-study coefficients with intervals and the pre-trend test's p-value.
 
@@ -189,6 +193,7 @@ def subgroup_forest_data(result: SubgroupDid, *, reference: Mapping[str, float] 
     return table
 
 
+@safe_figure
 def subgroup_forest(
     result: SubgroupDid, *, reference: Mapping[str, float] | None = None, xlabel: str = "effect", ax: Axes | None = None
 ) -> Axes:

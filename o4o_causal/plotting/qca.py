@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 from o4o_causal.qca._sets import sufficiency_consistency, sufficiency_coverage, term_label
 from o4o_causal.qca.solution import Solution
 from o4o_causal.qca.truthtable import TruthTable
+from o4o_causal.sdc.figures import safe_figure
 
 #: Colours of truth-table rows by OUT.
 OUT_COLOURS = {"1": "#1b7837", "0": "#b2182b", "?": "#9e9e9e"}
@@ -58,6 +59,7 @@ def xy_plot_data(solution: Solution, *, model: int = 0, term: str | None = None)
     return out
 
 
+@safe_figure
 def xy_plot(
     solution: Solution,
     *,
@@ -138,6 +140,7 @@ def truth_table_data(tt: TruthTable, *, complete: bool = False) -> pd.DataFrame:
     )
 
 
+@safe_figure
 def truth_table_plot(tt: TruthTable, *, complete: bool = False, ax: Axes | None = None) -> Axes:
     """Draw the truth table: consistency bars coloured by OUT, PRI markers, ``n`` per row.
 

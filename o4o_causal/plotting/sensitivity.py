@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from o4o_causal.dag.sensitivity import SensitivityResult
+from o4o_causal.sdc.figures import safe_figure
 
 
 def sensitivity_contour_data(result: SensitivityResult, *, lim: float | None = None, points: int = 61) -> pd.DataFrame:
@@ -31,6 +32,7 @@ def sensitivity_contour_data(result: SensitivityResult, *, lim: float | None = N
     return result.grid(lim=lim, points=points)
 
 
+@safe_figure
 def sensitivity_contour(
     result: SensitivityResult, *, lim: float | None = None, points: int = 61, ax: Axes | None = None
 ) -> Axes:

@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from o4o_causal.sdc.figures import safe_figure
 from o4o_causal.trajectories.alphabet import state_colour, state_label
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def type_chronogram_data(result: TypologyResult) -> pd.DataFrame:
     return result.state_distribution()
 
 
+@safe_figure
 def type_chronogram(result: TypologyResult, t: int, *, ax: Axes | None = None, legend: bool = True) -> Axes:
     """Draw the aggregated state distribution over time of type ``t`` (stacked shares)."""
     data = type_chronogram_data(result)
@@ -64,6 +66,7 @@ def type_chronogram(result: TypologyResult, t: int, *, ax: Axes | None = None, l
     return ax
 
 
+@safe_figure
 def type_chronograms(result: TypologyResult, *, ncols: int = 2) -> Figure:
     """Draw one chronogram per type in a grid with one shared legend; return the Figure."""
     nrows = int(np.ceil(result.k / ncols))
@@ -87,6 +90,7 @@ def transition_heatmap_data(sequences: Sequences) -> pd.DataFrame:
     return transition_rates(sequences).drop(columns="n")
 
 
+@safe_figure
 def transition_heatmap(sequences: Sequences, *, ax: Axes | None = None, diagonal: bool = False) -> Axes:
     """Heatmap of month-to-month transition rates (rows: from; columns: to); diagonal blank unless asked."""
     rates = transition_heatmap_data(sequences)
@@ -112,6 +116,7 @@ def mean_time_data(result: TypologyResult) -> pd.DataFrame:
     return result.mean_time()
 
 
+@safe_figure
 def mean_time_plot(result: TypologyResult, *, ax: Axes | None = None) -> Axes:
     """Horizontal stacked bars: mean months in each state, one bar per type."""
     data = mean_time_data(result)
@@ -136,6 +141,7 @@ def quality_plot_data(table: pd.DataFrame, measures: Sequence[str] = ("asw", "pb
     return table.set_index("k")[list(measures)]
 
 
+@safe_figure
 def quality_plot(
     table: pd.DataFrame, *, measures: Sequence[str] = ("asw", "pbc", "hc"), ax: Axes | None = None
 ) -> Axes:
@@ -166,6 +172,7 @@ def country_shares_data(typologies: CountryTypologies) -> pd.DataFrame:
     return typologies.shares()
 
 
+@safe_figure
 def country_shares_plot(typologies: CountryTypologies, *, ax: Axes | None = None) -> Axes:
     """Dot-and-interval plot of type shares by country, types matched across countries.
 

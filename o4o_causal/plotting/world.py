@@ -8,11 +8,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from o4o_causal.registers import formats
+from o4o_causal.sdc.figures import safe_figure
 
 #: One colour per harmonised state (defined in :mod:`o4o_causal.registers.formats`).
 STATE_COLOURS: dict[str, str] = formats.STATE_COLOURS
 
 
+@safe_figure
 def configuration_heatmap(shares: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Heatmap of :func:`o4o_causal.describe.configuration_shares` (conditions x countries)."""
     data = shares.drop(index="municipalities", errors="ignore").astype(float)
@@ -27,6 +29,7 @@ def configuration_heatmap(shares: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     return ax
 
 
+@safe_figure
 def chronogram(distribution: pd.DataFrame, *, ax: Axes | None = None, xlabel: str = "month") -> Axes:
     """Stacked shares of states over time from :func:`o4o_causal.describe.state_distribution`."""
     states = [s for s in formats.STATES if s in distribution.columns]
@@ -46,6 +49,7 @@ def chronogram(distribution: pd.DataFrame, *, ax: Axes | None = None, xlabel: st
     return ax
 
 
+@safe_figure
 def calibration_plot(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Synthetic value against the target band for each calibration quantity (relative scale)."""
     t = table[table["band_high"] > table["band_low"]].reset_index(drop=True)

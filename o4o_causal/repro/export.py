@@ -6,17 +6,25 @@ mermaid.js). Images are embedded as data URIs by nbconvert, CSS is inlined. An e
 opened inside a secure environment without internet, or attached to a publication,
 therefore renders completely (LaTeX in Markdown shows as source).
 
-Publication mode hides all code and prompts. It hides code only, not outputs:
-outputs must pass disclosure control before they leave a secure environment.
+Publication mode hides all code and prompts. It hides code only, not outputs, so a
+publication export is gated by disclosure control: the notebook is scanned with
+:func:`o4o_causal.sdc.notebooks.scan_notebook` and not exported while it has findings
+of severity ``error``, unless an ``override_reason`` is given. Findings and the
+override are recorded in the run's ``manifest.json`` when the notebook lies in a run
+folder.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from o4o_causal import _io
-from o4o_causal.exceptions import DataError, format_error
+from o4o_causal.exceptions import DataError, DisclosureError, format_error
+
+if TYPE_CHECKING:
+    from o4o_causal.sdc.findings import Finding
 
 TEMPLATE_NAME = "o4o_offline"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -42,41 +50,78 @@ def remote_references(html: str) -> list[str]:
     return hits
 
 
-def export_html(notebook: str | Path, html: str | Path, *, publication: bool = False) -> Path:
-    """Export an executed notebook to self-contained HTML.
+def disclosure_gate(
+    notebook: str | Path, *, override_reason: str | None = None, threshold: int | None = None
+) -> list[Finding]:
+    """Scan a notebook for a publication export; refuse when it has blocking findings.
 
     Parameters
     ----------
     notebook
         The executed ``.ipynb`` file.
-    html
-        Output path of the HTML file (written atomically).
-    publication
-        Hide code cells and prompts (outputs and Markdown stay).
+    override_reason
+        Why blocking findings may be exported anyway (e.g. an output checker's
+        approval); recorded in the run manifest.
+    threshold
+        Disclosure threshold (default ``config.DISCLOSURE.threshold``).
 
     Returns
     -------
-    Path
-        The written HTML file.
+    list of Finding
+        Every finding (warnings, and errors that were overridden).
 
     Raises
     ------
-    DataError
-        If the notebook file does not exist or is not a notebook, or if the export
-        would still reference remote resources.
+    DisclosureError
+        If a finding has severity ``error`` and no non-empty ``override_reason`` is given.
     """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    from o4o_causal import __version__
+    from o4o_causal.sdc.findings import blocking
+    from o4o_causal.sdc.notebooks import scan_notebook
 
     src = Path(notebook)
+    findings = scan_notebook(src, threshold=threshold)
+    errors = blocking(findings)
+    if errors and not (override_reason and override_reason.strip()):
+        first = "; ".join(f"{f.rule} at {f.location}: {f.message}" for f in errors[:3])
+        raise DisclosureError(
+            format_error(
+                what=f"publication export of {src.name}",
+                expected="no disclosure findings of severity 'error'",
+                found=f"{len(errors)} finding(s), first: {first}",
+                fix=f"remove or aggregate those outputs and re-run (list them with `o4o check {src}`), or, after "
+                "review by an output checker, give an override reason (--override-reason 'TEXT'); "
+                "it is recorded in the run manifest",
+            )
+        )
+    return findings
+
+
+def _record(src: Path, findings: list[Finding], override_reason: str | None, threshold: int | None) -> None:
+    """Record a publication export's findings and override in the run manifest, if there is one."""
+    from o4o_causal import config
+    from o4o_causal.repro.manifest import find_manifest, record_disclosure
+
+    path = find_manifest(src)
+    if path is not None:
+        limit = config.DISCLOSURE.threshold if threshold is None else int(threshold)
+        entry = {
+            "findings": [f.to_dict() for f in findings],
+            "override_reason": override_reason.strip() if override_reason and override_reason.strip() else None,
+            "threshold": limit,
+        }
+        record_disclosure(path, src.stem, entry)
+
+
+def _read(src: Path) -> Any:
+    """Read a notebook, with clear errors for a missing or invalid file."""
+    import nbformat
+
     if not src.is_file():
         raise DataError(
             format_error(what="notebook", expected="an existing .ipynb file", found=str(src), fix="check the path")
         )
     try:
-        nb = nbformat.read(src, as_version=4)
+        return nbformat.read(src, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types
         raise DataError(
             format_error(
@@ -86,6 +131,14 @@ def export_html(notebook: str | Path, html: str | Path, *, publication: bool = F
                 fix="export an executed .ipynb produced by `o4o run`",
             )
         ) from exc
+
+
+def _render(nb: Any, name: str, publication: bool) -> str:
+    """Render a notebook to offline HTML; refuse output that would fetch remote resources."""
+    from nbconvert import HTMLExporter
+
+    from o4o_causal import __version__
+
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
@@ -100,12 +153,60 @@ def export_html(notebook: str | Path, html: str | Path, *, publication: bool = F
     if remote:
         raise DataError(
             format_error(
-                what=f"HTML export of {src.name}",
+                what=f"HTML export of {name}",
                 expected="no resources fetched at view time",
                 found=f"{len(remote)} remote reference(s), first: {remote[0]!r}",
                 fix="embed the resource (e.g. display images inline) instead of linking it",
             )
         )
+    return str(body)
+
+
+def export_html(
+    notebook: str | Path,
+    html: str | Path,
+    *,
+    publication: bool = False,
+    override_reason: str | None = None,
+    threshold: int | None = None,
+) -> Path:
+    """Export an executed notebook to self-contained HTML.
+
+    Parameters
+    ----------
+    notebook
+        The executed ``.ipynb`` file.
+    html
+        Output path of the HTML file (written atomically).
+    publication
+        Hide code cells and prompts (outputs and Markdown stay). The notebook must
+        pass :func:`disclosure_gate` first; its findings (and the override) are recorded
+        in the run's ``manifest.json`` when the notebook lies in a run folder.
+    override_reason
+        Export a publication notebook despite blocking findings, for this reason.
+    threshold
+        Disclosure threshold of the gate (default ``config.DISCLOSURE.threshold``).
+
+    Returns
+    -------
+    Path
+        The written HTML file.
+
+    Raises
+    ------
+    DataError
+        If the notebook file does not exist or is not a notebook, or if the export
+        would still reference remote resources.
+    DisclosureError
+        In publication mode, if the notebook has blocking disclosure findings and no
+        ``override_reason`` is given (nothing is written).
+    """
+    src = Path(notebook)
+    nb = _read(src)
+    findings = disclosure_gate(src, override_reason=override_reason, threshold=threshold) if publication else []
+    body = _render(nb, src.name, publication)
     out = Path(html)
     _io.write_text(out, body)
+    if publication:
+        _record(src, findings, override_reason, threshold)
     return out

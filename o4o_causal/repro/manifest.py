@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -92,3 +93,33 @@ def display_path(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.resolve().as_posix()
+
+
+def find_manifest(notebook: Path) -> Path | None:
+    """Return the ``manifest.json`` of the run folder holding an executed notebook, if any.
+
+    A run folder holds ``<name>/<name>.ipynb`` and ``manifest.json``; the notebook's own
+    folder and its parent are searched.
+    """
+    for folder in (notebook.parent, notebook.parent.parent):
+        candidate = folder / "manifest.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def record_disclosure(manifest_path: Path, notebook: str, entry: dict[str, Any]) -> None:
+    """Set ``manifest["disclosure"][notebook] = entry`` and rewrite the manifest atomically.
+
+    Parameters
+    ----------
+    manifest_path
+        The run's ``manifest.json``.
+    notebook
+        Notebook name (file stem, as in the manifest's ``notebooks`` list).
+    entry
+        ``{"findings": [...], "override_reason": str | None, "threshold": int}``.
+    """
+    doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+    doc.setdefault("disclosure", {})[notebook] = entry
+    _io.write_json(manifest_path, doc)

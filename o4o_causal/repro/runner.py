@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator, Mapping
@@ -42,7 +43,10 @@ MANIFEST_SCHEMA = 1
 
 @dataclass(frozen=True)
 class NotebookRun:
-    """Outcome of one notebook in a run (paths relative to the run folder)."""
+    """Outcome of one notebook in a run (paths relative to the run folder).
+
+    ``disclosure`` holds the findings of the disclosure scan (publication runs only).
+    """
 
     name: str
     status: str
@@ -53,6 +57,7 @@ class NotebookRun:
     outputs: dict[str, str | None]
     results: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
+    disclosure: list[dict[str, str]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -172,14 +177,14 @@ def _execute_one(plan: _Plan, root: Path, threads: dict[str, str], publication: 
             error = {"type": type(exc).__name__, "cell_index": None, "stage": "execute"}
     duration = time.perf_counter() - t0
     outputs: dict[str, str | None] = {"executed": None, "html": None, "results": None}
+    disclosure: list[dict[str, str]] | None = None
     if partial.exists():
         os.replace(partial, executed)
         outputs["executed"] = f"{stem}/{executed.name}"
-        try:
-            export_html(executed, html_file, publication=publication)
+        export_error, disclosure = _export(executed, html_file, publication)
+        error = error or export_error
+        if export_error is None:
             outputs["html"] = f"{stem}/{html_file.name}"
-        except Exception as exc:  # an export failure must not hide the execution result
-            error = error or {"type": type(exc).__name__, "cell_index": None, "stage": "export"}
     results: dict[str, Any] = {}
     if results_file.exists():
         results = json.loads(results_file.read_text(encoding="utf-8"))
@@ -194,7 +199,37 @@ def _execute_one(plan: _Plan, root: Path, threads: dict[str, str], publication: 
         outputs=outputs,
         results=results,
         error=error,
+        disclosure=disclosure,
     )
+
+
+def _export(
+    executed: Path, html_file: Path, publication: bool
+) -> tuple[dict[str, Any] | None, list[dict[str, str]] | None]:
+    """Export the HTML; in publication mode scan first (a blocked notebook gets no HTML).
+
+    Returns the error record (``None`` when exported) and the disclosure findings
+    (``None`` outside publication mode).
+    """
+    findings: list[dict[str, str]] | None = None
+    try:
+        if publication:
+            from o4o_causal.sdc.notebooks import scan_notebook
+
+            scanned = scan_notebook(executed)
+            findings = [f.to_dict() for f in scanned]
+            blocked = [f for f in scanned if f.severity == "error"]
+            if blocked:
+                cell = re.search(r"cell (\d+)", blocked[0].location)
+                return {
+                    "type": "DisclosureError",
+                    "cell_index": int(cell.group(1)) if cell else None,
+                    "stage": "disclosure",
+                }, findings
+        export_html(executed, html_file, publication=publication)
+    except Exception as exc:  # an export failure must not hide the execution result
+        return {"type": type(exc).__name__, "cell_index": None, "stage": "export"}, findings
+    return None, findings
 
 
 def _input_files(root: Path, paths: list[Path], profs: profiles.Profiles, plans: list[_Plan]) -> list[Path]:
@@ -240,7 +275,11 @@ def run(
     threads
         Thread count pinned in the kernel (default: :func:`o4o_causal.config.threads`).
     publication
-        Export HTML with code hidden.
+        Export HTML with code hidden. Each executed notebook is scanned for disclosure
+        risks first (:func:`o4o_causal.sdc.notebooks.scan_notebook`); the findings are
+        recorded in the manifest's ``disclosure`` section, and a notebook with findings
+        of severity ``error`` gets no HTML and fails (stage ``"disclosure"``); export it
+        later with ``o4o export --publication --override-reason`` after review.
     progress
         Show progress bars.
 
@@ -317,10 +356,18 @@ def run(
         "inputs": manifest.hash_files(_input_files(root_path, paths, profs, plans), root_path),
         "outputs": manifest.hash_files(manifest.files_under(run_dir, exclude=("manifest.json", "index.html")), run_dir),
     }
+    if publication:
+        doc["disclosure"] = _disclosure_section(results)
     manifest_path = run_dir / "manifest.json"
     _io.write_json(manifest_path, doc)
     index_path = write_index(run_dir, doc)
     return RunResult(run_dir=run_dir, manifest_path=manifest_path, index_path=index_path, notebooks=tuple(results))
+
+
+def _disclosure_section(results: list[NotebookRun]) -> dict[str, Any]:
+    """Return the manifest's ``disclosure`` section of a publication run: findings per notebook."""
+    threshold = config.DISCLOSURE.threshold
+    return {r.name: {"findings": r.disclosure or [], "override_reason": None, "threshold": threshold} for r in results}
 
 
 def timing_table(result: RunResult) -> str:
