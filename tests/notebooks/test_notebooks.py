@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from o4o_causal import config, datasets, synth
+from o4o_causal import config, datasets, sdc, synth
 from o4o_causal.repro import run
 from tests.conftest import REPO_ROOT
 
@@ -18,6 +18,8 @@ def test_notebook_runs_in_quick_profile(name: str, tmp_path: Path) -> None:
     (nb,) = result.notebooks
     assert nb.ok, f"{name} failed: {nb.error} (executed notebook in {result.run_dir})"
     assert (result.run_dir / name / f"{name}.html").is_file()
+    findings = sdc.scan_notebook(result.run_dir / name / f"{name}.ipynb")
+    assert not findings, "disclosure findings in an executed suite notebook:\n" + "\n".join(map(str, findings))
     _check_results(name, nb.results)
 
 
@@ -96,3 +98,14 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert recovery["positive deviants with the planted rule"] > recovery["negative deviants with the planted rule"]
         expressions = results["qca_expressions"]
         assert isinstance(expressions, dict) and set(expressions) == {"complex", "parsimonious", "intermediate"}
+    if name == "07-cross-country-federated":
+        assert results["exact_within_mc_error"] is True  # exact cells reproduce pooled microdata
+        z = results["exact_max_abs_z"]
+        assert isinstance(z, float) and z < 4
+        report = results["bundle_report"]
+        assert isinstance(report, dict) and all(v == 0 for v in report["persons suppressed"].values())
+        contrasts = results["contrasts"]
+        assert isinstance(contrasts, dict) and len(next(iter(contrasts.values()))) == 3
+        assert set(results["bundle_seconds"]) == {"NO", "SE", "DK"}  # type: ignore[arg-type]
+        for key in ("ame", "pooled_mu", "pooled_ame", "true_ame", "true_country_effects"):
+            assert key in results, key
