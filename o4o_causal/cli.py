@@ -3,8 +3,9 @@
 ``o4o run`` executes the notebooks (reproduction runs), ``o4o export`` turns executed
 notebooks into offline HTML, ``o4o check`` scans executed notebooks for disclosure
 risks, ``o4o synth`` writes the synthetic register world,
-``o4o ingest`` builds the harmonised store from raw extracts, ``o4o kernel`` registers
-the suite's Jupyter kernel.
+``o4o ingest`` builds the harmonised store from raw extracts, ``o4o simulate`` runs a
+repeated-sampling study of the estimators on Dask, ``o4o kernel`` registers the suite's
+Jupyter kernel.
 Errors of the suite are printed as one clear line and give exit code 2; a run in
 which a notebook failed, or a check with blocking findings, gives exit code 1.
 """
@@ -18,6 +19,7 @@ import typer
 
 from o4o_causal import __version__, config
 from o4o_causal.exceptions import DisclosureError, O4OError, format_error
+from o4o_causal.simulate.cli import simulate_cmd
 
 if TYPE_CHECKING:
     from o4o_causal.sdc.findings import Finding
@@ -273,6 +275,8 @@ def kernel_cmd() -> None:
 
     typer.echo(f"kernel {config.KERNEL_NAME!r} registered in {ensure_kernel()}")
 
+
+app.command("simulate")(simulate_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

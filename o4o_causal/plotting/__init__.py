@@ -45,6 +45,7 @@ from o4o_causal.plotting.policy import (
 )
 from o4o_causal.plotting.qca import OUT_COLOURS, truth_table_data, truth_table_plot, xy_plot, xy_plot_data
 from o4o_causal.plotting.sensitivity import sensitivity_contour, sensitivity_contour_data
+from o4o_causal.plotting.simulation import bias_data, bias_plot, coverage_data, coverage_plot
 from o4o_causal.plotting.trajectories import (
     country_shares_data,
     country_shares_plot,
@@ -63,6 +64,8 @@ from o4o_causal.plotting.world import STATE_COLOURS, calibration_plot, chronogra
 __all__ = [
     "OUT_COLOURS",
     "STATE_COLOURS",
+    "bias_data",
+    "bias_plot",
     "binned_scatter",
     "calibration_plot",
     "cate_distribution",
@@ -74,6 +77,8 @@ __all__ = [
     "country_contrasts_plot",
     "country_shares_data",
     "country_shares_plot",
+    "coverage_data",
+    "coverage_plot",
     "dag_layout",
     "deviance_caterpillar",
     "deviance_caterpillar_data",
