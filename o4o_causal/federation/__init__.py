@@ -12,7 +12,9 @@ federated estimates equal the pooled-microdata ones within Monte Carlo error, an
 disclosure control changes.
 
 * :class:`BundleSpec` -- the analysis every country runs (identical specs pool).
-* :func:`build_bundle` -> bundle folder; :func:`read_bundle` -> :class:`Bundle`.
+* :func:`build_bundle` -> bundle folder; :func:`read_bundle` -> :class:`Bundle`;
+  :func:`bundle_digest` -- the one digest to record when a bundle is released (the
+  checksums inside a bundle are not signatures: see :mod:`~o4o_causal.federation.validate`).
 * :func:`pool_bundles` -> :class:`CrossCountryResult`.
 * :func:`compare_with_pooled` -- federated vs pooled microdata (synthetic validation).
 * :func:`expand_cells`, :func:`protected_cells`, :func:`exact_cells` -- the cells.
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from o4o_causal.federation.compare import compare_with_pooled
     from o4o_causal.federation.pool import CrossCountryResult, pool_bundles
     from o4o_causal.federation.spec import SCHEMA_VERSION, BundleSpec
-    from o4o_causal.federation.validate import Bundle, read_bundle
+    from o4o_causal.federation.validate import Bundle, bundle_digest, read_bundle
 
 _LAZY = {
     "build_bundle": "o4o_causal.federation.bundle",
@@ -44,6 +46,7 @@ _LAZY = {
     "BundleSpec": "o4o_causal.federation.spec",
     "Bundle": "o4o_causal.federation.validate",
     "read_bundle": "o4o_causal.federation.validate",
+    "bundle_digest": "o4o_causal.federation.validate",
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
@@ -54,6 +57,7 @@ __all__ = [
     "BundleSpec",
     "CrossCountryResult",
     "build_bundle",
+    "bundle_digest",
     "compare_with_pooled",
     "exact_cells",
     "expand_cells",

@@ -10,10 +10,12 @@ passes each table through :mod:`o4o_causal.federation.disclosure` before writing
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from o4o_causal.federation.disclosure import hide_small
+from o4o_causal.federation.disclosure import hide_small, round_block_counts
 from o4o_causal.federation.spec import BundleSpec
 
 ESTIMATE_COLUMNS = [
@@ -54,6 +56,13 @@ def effect_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, str]]]:
     """Fit DML on one country and return (estimates, municipality effects, log rows).
 
+    Group sizes of the GATE rows (``n``, ``n_treated``, ``n_control``) are published
+    after controlled rounding to multiples of ``threshold``
+    (:func:`~o4o_causal.federation.disclosure.round_block_counts`): exact group sizes,
+    minus the exact counts of the cells and municipality effects, would tell how many
+    persons of a merged cell -- or of a small pooled municipality -- fall in each group.
+    ATE/ATT rows keep the exact arm totals (the cells add up to them anyway).
+
     Parameters
     ----------
     frame
@@ -67,14 +76,31 @@ def effect_tables(
         only municipalities standing alone in the cells get an effect row, so the two
         tables never disagree about which municipality groups are safe.
     threshold
-        Disclosure threshold.
+        Disclosure threshold (and rounding base of the GATE group sizes).
     seed
         Seed of the DML fit.
     """
+    fit = _fit_dml(frame, spec, seed=seed)
+    exact = _estimate_rows(fit, frame, spec).assign(country=country, ci_level=fit.ci_level)[ESTIMATE_COLUMNS]
+    estimates, log = hide_small(
+        exact,
+        counts=["n", "n_treated", "n_control"],
+        values=["estimate", "se", "ci_low", "ci_high"],
+        threshold=threshold,
+        name="estimates",
+        labels=["country", "estimand", "by", "group"],
+        block="by",
+    )
+    estimates = _round_gate_counts(estimates, exact, threshold)
+    municipal = _municipality_effects(fit, frame, spec, country=country, units=units)
+    return estimates, municipal, log
+
+
+def _fit_dml(frame: pd.DataFrame, spec: BundleSpec, *, seed: int) -> Any:
     from o4o_causal.dml import estimate_cate
 
     keep = [c for c in spec.gate_by if c not in spec.effect_modifiers]
-    fit = estimate_cate(
+    return estimate_cate(
         frame,
         outcome=spec.outcome,
         treatment=spec.treatment,
@@ -87,6 +113,10 @@ def effect_tables(
         seed=seed,
         progress=False,
     )
+
+
+def _estimate_rows(fit: Any, frame: pd.DataFrame, spec: BundleSpec) -> pd.DataFrame:
+    """ATE, ATT and GATE rows with exact group sizes (never exported as they are)."""
     all_arms = _arms(frame, spec, None).iloc[0]
     rows = []
     for est in (fit.ate(), fit.att()):
@@ -95,25 +125,29 @@ def effect_tables(
             | {"estimate": est.value, "se": est.se, "ci_low": est.ci_low, "ci_high": est.ci_high}
         )
     for col in spec.gate_by:
-        gate = fit.gate(col)
         arms = _arms(frame, spec, col)
-        for r in gate.to_dict("records"):
+        for r in fit.gate(col).to_dict("records"):
             group = str(r["group"])
             rows.append(
                 {"estimand": "GATE", "by": col, "group": group, "n": r["n"], **arms.loc[group].to_dict()}
                 | {k: r[k] for k in ("estimate", "se", "ci_low", "ci_high")}
             )
-    estimates = pd.DataFrame(rows).assign(country=country, ci_level=fit.ci_level)[ESTIMATE_COLUMNS]
-    estimates, log = hide_small(
-        estimates,
-        counts=["n", "n_treated", "n_control"],
-        values=["estimate", "se", "ci_low", "ci_high"],
-        threshold=threshold,
-        name="estimates",
-        block="by",
-    )
-    municipal = _municipality_effects(fit, frame, spec, country=country, units=units)
-    return estimates, municipal, log
+    return pd.DataFrame(rows)
+
+
+def _round_gate_counts(shown: pd.DataFrame, exact: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Put the controlled-rounded arm sizes (and their sum as ``n``) into the shown GATE rows."""
+    gate = (exact["estimand"] == "GATE").to_numpy()
+    if not gate.any():
+        return shown
+    arms = ["n_treated", "n_control"]
+    rounded = round_block_counts(exact.loc[gate], counts=arms, block="by", base=threshold)
+    rounded["n"] = rounded["n_treated"] + rounded["n_control"]
+    out = shown.copy()
+    keep = gate & out["n"].notna().to_numpy()
+    cols = ["n", *arms]
+    out.loc[keep, cols] = rounded.loc[out.index[keep], cols].to_numpy(dtype=float)
+    return out
 
 
 def _municipality_effects(
@@ -155,11 +189,14 @@ def trajectory_tables(
         values=["share", "se", "ci_low", "ci_high"],
         threshold=threshold,
         name="trajectory_shares",
+        labels=["country", "type", "label"],
         block="country",
     )
     shares = shares[["country", "type", "label", "n", "share", "se", "ci_low", "ci_high", "total"]]
+    # only the types shown in the shares: a profile carries the type's n, so a type hidden
+    # there (primary *or secondary*) must not reappear here (total - shown = the small type)
     profiles = typ.profiles()
-    profiles = profiles[profiles["n"].notna() & (profiles["n"].astype(float) >= threshold)].copy()
+    profiles = profiles[profiles["type"].isin(shares.loc[shares["n"].notna(), "type"])].copy()
     codes, alphabet = typ.sequences.codes, typ.sequences.alphabet
     for t in profiles["type"]:
         members = codes[typ.labels == t]

@@ -5,11 +5,17 @@ holds CSV tables an output checker can read, a suppression log, and ``manifest.j
 (schema version, country, analyses and spec, versions, seed, threshold, SHA-256 of
 every file, the disclosure findings and log). It is written to a temporary folder next
 to the target and renamed into place, so a crash never leaves a half-written bundle.
+
+Warnings raised by the analyses are kept in the manifest with every number and path
+masked (:func:`scrub_warning`): they are free text no disclosure check reads. The same
+data, spec and seed give byte-identical tables; the manifest differs only in
+``created_utc`` and ``timings_s`` (and so in its digest).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -30,6 +36,15 @@ from o4o_causal.sdc.findings import Finding
 
 #: Name of the bundle folder inside ``out_dir``.
 BUNDLE_PREFIX = "bundle-"
+
+#: How the group sizes of ``estimates.csv`` are published (recorded in the manifest).
+GATE_COUNTS = (
+    "ATE/ATT rows: exact arm totals; GATE rows: n_treated and n_control after controlled rounding "
+    "to multiples of the threshold (running totals per 'by' rounded down, last row exact), n = their sum"
+)
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/]+){2,}[\\/]?")
 
 
 def _country_rows(frame: pd.DataFrame, country: str | None, what: str) -> tuple[pd.DataFrame, str]:
@@ -119,13 +134,11 @@ def build_bundle(
     store
         A :class:`~o4o_causal.registers.RegisterStore` (only ``.cohort()`` is used).
     country
-        Country whose rows are used (``"NO"``, ``"SE"``, ``"DK"``); may be omitted only
-        when the store holds a single country.
+        Country whose rows are used (``"NO"``, ``"SE"``, ``"DK"``); optional if the store has one.
     out_dir
         Folder in which ``bundle-<country>/`` is created.
     analyses
-        Any of ``"ate"`` (DML ATE/ATT/GATEs), ``"municipality_effects"``, ``"cells"``
-        (binomial cells of the multilevel model), ``"trajectory_shares"``.
+        Any of ``"ate"`` (DML), ``"municipality_effects"``, ``"cells"``, ``"trajectory_shares"``.
     threshold
         Disclosure threshold: an int or a preset (``"ssb"`` 3, ``"dst"`` 5, ``"acro"``
         10); ``None`` uses :data:`o4o_causal.config.DISCLOSURE`.
@@ -147,13 +160,49 @@ def build_bundle(
     ------
     DataError
         If the store holds several countries and ``country`` is not given, or lacks it.
+    SpecificationError
+        Unknown analyses, or a bundle already there without ``overwrite``.
     DisclosureError
         If a table would still carry a count below the threshold (nothing is written).
     """
     spec = spec or BundleSpec()
-    chosen = _check_analyses(analyses)
-    t = disclosure.resolve_threshold(threshold)
+    chosen, t = _check_analyses(analyses), disclosure.resolve_threshold(threshold)
     core, country = _country_rows(store.cohort(spec.cohort), country, f"cohort {spec.cohort!r}")
+    target = _target(out_dir, country, overwrite=overwrite)
+    persons = cells.with_interactions(spec.prepare(core), spec)
+    if progress:
+        print(f"bundle {country}: {len(persons):,} persons, threshold {t}", flush=True)
+    _atomically(target, lambda tmp: _write(_Writer(tmp, t, progress), store, persons, spec, chosen, country, seed))
+    return target
+
+
+def _atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill a temporary folder next to ``target``, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        write(tmp)
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write(
+    w: _Writer, store: Any, persons: pd.DataFrame, spec: BundleSpec, chosen: tuple[str, ...], country: str, seed: int
+) -> None:
+    """Run the analyses into ``w.folder``, gate the findings, write the log and the manifest."""
+    with warnings.catch_warnings(record=True) as caught:  # kept (scrubbed) in the manifest, not printed
+        warnings.simplefilter("always")
+        _run_analyses(w, store, persons, spec, chosen, country=country, seed=seed)
+    w.warnings = [scrub_warning(c.message) for c in caught]
+    disclosure.gate(w.findings, country=country)
+    log = pd.DataFrame(w.log, columns=cells.LOG_COLUMNS)
+    w.table("suppression_log.csv", log, counts=[], estimates=False)
+    _io.write_json(w.folder / "manifest.json", _manifest(w, spec, chosen, country=country, seed=seed, log=log))
+
+
+def _target(out_dir: str | os.PathLike[str], country: str, *, overwrite: bool) -> Path:
     target = Path(out_dir) / f"{BUNDLE_PREFIX}{country}"
     if target.exists() and not overwrite:
         raise SpecificationError(
@@ -164,27 +213,19 @@ def build_bundle(
                 fix="pass overwrite=True or another out_dir",
             )
         )
-    persons = cells.with_interactions(spec.prepare(core), spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        if progress:
-            print(f"bundle {country}: {len(persons):,} persons, threshold {t}", flush=True)
-        w = _Writer(tmp, t, progress)
-        with warnings.catch_warnings(record=True) as caught:  # kept in the manifest, not printed
-            warnings.simplefilter("always")
-            _run_analyses(w, store, persons, spec, chosen, country=country, seed=seed)
-        w.warnings = [f"{type(c.message).__name__}: {c.message}" for c in caught]
-        disclosure.gate(w.findings, country=country)
-        log = pd.DataFrame(w.log, columns=cells.LOG_COLUMNS)
-        w.table("suppression_log.csv", log, counts=[], estimates=False)
-        manifest = _manifest(w, spec, chosen, country=country, seed=seed, log=log)
-        _io.write_json(tmp / "manifest.json", manifest)
-        _move_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
+
+
+def scrub_warning(message: Warning | str) -> str:
+    """Return a warning as ``"<Category>: <text>"`` with numbers and paths masked.
+
+    Warnings raised inside a country's analyses are free text that no disclosure check
+    reads (e.g. "1 of 14 clusters ... have only one treatment arm (3 persons)"), yet they
+    travel in the manifest: every number becomes ``#`` and every path ``<path>``.
+    """
+    name = type(message).__name__ if isinstance(message, Warning) else "Warning"
+    text = _PATH.sub("<path>", str(message))
+    return f"{name}: {_NUMBER.sub('#', text)}"
 
 
 def _run_analyses(
@@ -214,7 +255,7 @@ def _run_analyses(
             w.log.extend(log)
             if "ate" in chosen:
                 w.table("estimates.csv", est, counts=["n", "n_treated", "n_control"], estimates=True)
-                w.status["ate"] = {"status": "included", "files": ["estimates.csv"]}
+                w.status["ate"] = {"status": "included", "files": ["estimates.csv"], "counts": GATE_COUNTS}
             if "municipality_effects" in chosen:
                 hidden = int(persons[spec.cluster].nunique()) - len(muni)
                 w.log.append(
@@ -287,4 +328,4 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         os.replace(tmp, target)
 
 
-__all__ = ["BUNDLE_PREFIX", "build_bundle"]
+__all__ = ["BUNDLE_PREFIX", "GATE_COUNTS", "build_bundle", "scrub_warning"]

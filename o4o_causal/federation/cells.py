@@ -30,6 +30,25 @@ employed). Unsafe cells are never dropped silently:
 Every unit x arm is thus published as a complete partition into safe cells, so no
 small count can be recovered by subtracting cells from margins. Every pooling, merge
 and suppression is written to the log (without the small counts).
+
+Residual disclosure risk (review of the whole bundle, not only this table):
+
+* *Differencing against group sizes.* A merged cell hides how its persons split on
+  the merged covariates, and a pool hides its municipalities' own counts; exact group
+  sizes elsewhere in the bundle (GATE ``n``, ``n_treated``, ``n_control`` by
+  ``nonwestern`` or ``joint_case_management``) minus the exact cells would reveal
+  those splits (a review showed a pooled 8-person municipality's 4 + 4 recovered
+  exactly). Closed: GATE group sizes are published after controlled rounding to
+  multiples of the threshold (:func:`o4o_causal.federation.disclosure.round_block_counts`),
+  so such a difference is uncertain over at least ``threshold`` values. Exact ATE/ATT
+  totals and municipality-effect sizes equal sums of published cells: nothing new.
+* *What the log says.* It names each pooled municipality and the pool it joined, and
+  that "an arm is below the rule" -- the equivalent of marking a suppressed cell in a
+  published table -- never which count, nor its value.
+* *Pool and imputed covariates.* Pool covariates are unweighted means of municipality
+  attributes (not person data); imputed covariates are derivable from the cells.
+* Not covered here: the double-ML estimates themselves (means of scores over groups
+  of at least ``threshold`` persons) follow the usual rule for estimates only.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import pandas as pd
 
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.federation import cells as _cells
-from o4o_causal.federation.pool import CrossCountryResult, fit_cells
+from o4o_causal.federation.pool import CrossCountryResult, fit_cells, qualify_clusters
 from o4o_causal.federation.spec import BundleSpec
 
 COLUMNS = [
@@ -76,7 +76,7 @@ def pooled_persons(store: Any, spec: BundleSpec, countries: Sequence[str]) -> pd
     """Return the prepared persons of ``countries`` (synthetic validation only: never pool real microdata)."""
     frame = store.cohort(spec.cohort)
     frame = frame[frame["country"].isin(list(countries))].reset_index(drop=True)
-    return _cells.with_interactions(spec.prepare(frame), spec)
+    return qualify_clusters(_cells.with_interactions(spec.prepare(frame), spec), spec)
 
 
 def compare_with_pooled(
@@ -101,18 +101,36 @@ def compare_with_pooled(
         Further disclosure thresholds whose protected cells are fitted (in memory) and compared.
     seed
         Seed of the pooled fit (default: the federated seed + 2, so the chains differ).
+        Must differ from the cell fits' seed (federated seed + 1): with the same seed
+        and the same likelihood the draws would coincide and the comparison prove nothing.
 
     Returns
     -------
     pandas.DataFrame
         One row per estimand (``AME``, ``country XX``, ``XX - YY``) and variant: federated
         and pooled posterior means, their difference, its Monte Carlo SE
-        (``sqrt(mcse_f^2 + mcse_p^2)``), ``z = difference / mcse_difference``, the
-        difference in pooled posterior SDs, and ``within_mc_error`` (``|z| <= 3``).
-        ``attrs["pooled"]`` is the pooled fit, ``attrs["notes"]`` the warnings raised.
+        (``sqrt(mcse_f^2 + mcse_p^2)``, the fits being independent), ``z = difference /
+        mcse_difference``, the difference in pooled posterior SDs, and ``within_mc_error``
+        (``|z| <= 3``). ``attrs["pooled"]`` is the pooled fit, ``attrs["notes"]`` the warnings raised.
     """
-    from o4o_causal.bayes import fit_multilevel
+    spec, s = result.spec, result.sampler
+    fit_seed = int(s["seed"]) + 1
+    pooled_seed = _pooled_seed(result, fit_seed, seed)
+    settings = {"draws": s["draws"], "tune": s["tune"], "chains": s["chains"], "on_failure": "warn"}
+    persons = pooled_persons(store, spec, result.countries)
+    with warnings.catch_warnings(record=True) as caught:  # kept in attrs["notes"], not printed
+        warnings.simplefilter("always")
+        pooled = _fit_persons(persons, spec, seed=pooled_seed, settings=settings)
+        parts = [_compare(result.multilevel, pooled, _bundle_label(result))]
+        for variant, cells in _variants(persons, result.countries, spec, exact=exact, thresholds=thresholds):
+            parts.append(_compare(fit_cells(cells, spec, seed=fit_seed, **settings), pooled, variant))
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs["pooled"] = pooled
+    table.attrs["notes"] = [f"{type(w.message).__name__}: {w.message}" for w in caught]
+    return table
 
+
+def _pooled_seed(result: CrossCountryResult, fit_seed: int, seed: int | None) -> int:
     if result.multilevel is None:
         raise SpecificationError(
             format_error(
@@ -122,38 +140,52 @@ def compare_with_pooled(
                 fix="build the bundles with analyses including 'cells'",
             )
         )
-    spec, s = result.spec, result.sampler
-    fit_seed = int(s["seed"]) + 1
-    settings = {"draws": s["draws"], "tune": s["tune"], "chains": s["chains"], "on_failure": "warn"}
-    persons = pooled_persons(store, spec, result.countries)
-    thresholds_used = sorted({int(b) for b in result.cells_report.get("threshold", pd.Series(dtype=int))})
-    label = f"bundles (threshold {', '.join(map(str, thresholds_used))})"
-    by_country = [persons[persons["country"] == c] for c in result.countries]
-    with warnings.catch_warnings(record=True) as caught:  # kept in attrs["notes"], not printed
-        warnings.simplefilter("always")
-        pooled = fit_multilevel(
-            persons,
-            outcome=spec.outcome,
-            treatment=spec.treatment,
-            covariates=list(spec.covariates),
-            modifiers=list(spec.modifiers),
-            levels=("country", spec.cluster),
-            seed=fit_seed + 1 if seed is None else seed,
-            **settings,
+    pooled_seed = fit_seed + 1 if seed is None else int(seed)
+    if pooled_seed == fit_seed:
+        raise SpecificationError(
+            format_error(
+                what="seed",
+                expected=f"a seed other than {fit_seed} (the seed of the cell fits)",
+                found=repr(seed),
+                fix="leave seed=None",
+            )
         )
-        parts = [_compare(result.multilevel, pooled, label)]
-        if exact:
-            cells = pd.concat([_cells.exact_cells(p, spec) for p in by_country], ignore_index=True)
-            cells = _cells.with_interactions(cells, spec)
-            parts.append(_compare(fit_cells(cells, spec, seed=fit_seed, **settings), pooled, "exact cells"))
-        for t in thresholds:
-            cells = pd.concat([_cells.protected_cells(p, spec, int(t))[0] for p in by_country], ignore_index=True)
-            fit = fit_cells(cells, spec, seed=fit_seed, **settings)
-            parts.append(_compare(fit, pooled, f"cells at threshold {t}"))
-    table = pd.concat(parts, ignore_index=True)
-    table.attrs["pooled"] = pooled
-    table.attrs["notes"] = [f"{type(w.message).__name__}: {w.message}" for w in caught]
-    return table
+    return pooled_seed
+
+
+def _bundle_label(result: CrossCountryResult) -> str:
+    used = sorted({int(b) for b in result.cells_report.get("threshold", pd.Series(dtype=int))})
+    return f"bundles (threshold {', '.join(map(str, used))})"
+
+
+def _fit_persons(persons: pd.DataFrame, spec: BundleSpec, *, seed: int, settings: dict[str, Any]) -> Any:
+    from o4o_causal.bayes import fit_multilevel
+
+    return fit_multilevel(
+        persons,
+        outcome=spec.outcome,
+        treatment=spec.treatment,
+        covariates=list(spec.covariates),
+        modifiers=list(spec.modifiers),
+        levels=("country", spec.cluster),
+        seed=seed,
+        **settings,
+    )
+
+
+def _variants(
+    persons: pd.DataFrame, countries: Sequence[str], spec: BundleSpec, *, exact: bool, thresholds: Sequence[int]
+) -> list[tuple[str, pd.DataFrame]]:
+    """Return the cells of each further variant, built per country (as each country would)."""
+    by_country = [persons[persons["country"] == c] for c in countries]
+    out = []
+    if exact:
+        cells = pd.concat([_cells.exact_cells(p, spec) for p in by_country], ignore_index=True)
+        out.append(("exact cells", _cells.with_interactions(cells, spec)))
+    for t in thresholds:
+        cells = pd.concat([_cells.protected_cells(p, spec, int(t))[0] for p in by_country], ignore_index=True)
+        out.append((f"cells at threshold {t}", cells))
+    return out
 
 
 __all__ = ["COLUMNS", "compare_with_pooled", "effect_draws", "pooled_persons"]

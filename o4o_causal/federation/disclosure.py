@@ -123,6 +123,7 @@ def hide_small(
     values: Sequence[str],
     threshold: int,
     name: str,
+    labels: Sequence[str],
     block: str | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Blank the rows where any count is below ``threshold``; return the table and log rows.
@@ -132,7 +133,20 @@ def hide_small(
     by secondary suppression: the next smallest rows of the block are hidden too until
     the hidden rows hold at least ``threshold`` persons in every count column, so no
     hidden count follows from the total minus the shown rows.
+
+    The log names a hidden row by its ``labels`` columns only (group labels, never a
+    count or a value: the log is exported too).
     """
+    overlap = sorted(set(labels) & {*counts, *values})
+    if overlap:
+        raise SpecificationError(
+            format_error(
+                what="hide_small labels",
+                expected="label columns (the log is exported)",
+                found=f"count or value columns {overlap}",
+                fix="name the rows by their group columns",
+            )
+        )
     out = table.copy()
     cnt = out[list(counts)].apply(pd.to_numeric, errors="coerce").fillna(0)
     small = (cnt < threshold).any(axis=1).to_numpy()
@@ -147,13 +161,38 @@ def hide_small(
                 small[next(i for i in order if not small[i])] = True
     log = []
     for i in np.flatnonzero(small):
-        label = " | ".join(str(out.iloc[i][c]) for c in out.columns[:4])
+        label = " | ".join(str(out.iloc[i][c]) for c in labels)
         reason = f"a count below {threshold}" if primary[i] else "secondary: protects a hidden row of the same block"
         log.append({"table": name, "action": "suppressed", "location": label, "reason": reason})
     cols = [*values, *counts]
     out[cols] = out[cols].astype(float)
     out.loc[small, cols] = np.nan
     return out, log
+
+
+def round_block_counts(table: pd.DataFrame, *, counts: Sequence[str], block: str, base: int) -> pd.DataFrame:
+    """Return a copy of ``table`` with ``counts`` rounded to multiples of ``base``, additively per block.
+
+    Controlled (cumulative) rounding: within each block (rows in table order), the
+    running total of a count column is rounded *down* to a multiple of ``base`` and the
+    rows get the differences, the last row of the block taking the exact block total.
+    Hence every block still adds up exactly to its total (nothing is learnt by comparing
+    with an exact total published elsewhere), every row is off by less than ``base``
+    (so a count obtained by subtracting other tables is uncertain over ``base``
+    consecutive values), and a row of at least ``base`` stays at least ``base``.
+    Deterministic: the rounding cannot be undone by replaying a seed.
+    """
+    out = table.copy()
+    for col in counts:
+        values = pd.to_numeric(out[col], errors="raise").to_numpy(dtype=np.int64)
+        rounded = values.copy()
+        for idx in out.groupby(block, sort=False).indices.values():
+            cum = np.cumsum(values[idx])
+            floor = (cum // base) * base
+            floor[-1] = cum[-1]
+            rounded[idx] = np.diff(floor, prepend=0)
+        out[col] = rounded
+    return out
 
 
 def gate(findings: Sequence[Finding], *, country: str) -> None:
@@ -177,6 +216,7 @@ __all__ = [
     "gate",
     "hide_small",
     "resolve_threshold",
+    "round_block_counts",
     "sdc_available",
     "sdc_findings",
 ]

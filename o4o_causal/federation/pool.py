@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -172,6 +173,24 @@ def _trajectories(bundles: list[Bundle]) -> pd.DataFrame:
     return shares
 
 
+def qualify_clusters(cells: pd.DataFrame, spec: BundleSpec) -> pd.DataFrame:
+    """Return ``cells`` with municipality ids that occur in several countries prefixed by the country.
+
+    National municipality codes overlap (e.g. ``0128`` is Rakkestad in Norway's old
+    numbering and Salem in Sweden); the multilevel model nests municipalities in
+    countries, so a shared code would be refused as "a municipality in several countries".
+    Ids unique to one country are left as they are.
+    """
+    ids = cells[spec.cluster].astype(str)
+    spread = cells.groupby(ids)["country"].nunique()
+    shared = ids.isin(spread.index[spread > 1])
+    if not shared.any():
+        return cells
+    out = cells.copy()
+    out[spec.cluster] = ids.where(~shared, cells["country"].astype(str) + ":" + ids)
+    return out
+
+
 def fit_cells(
     cells: pd.DataFrame,
     spec: BundleSpec,
@@ -186,7 +205,7 @@ def fit_cells(
     from o4o_causal.bayes import fit_multilevel
 
     return fit_multilevel(
-        expand_cells(cells, spec),
+        expand_cells(qualify_clusters(cells, spec), spec),
         outcome=spec.outcome,
         treatment=spec.treatment,
         covariates=list(spec.covariates),
@@ -209,6 +228,7 @@ def pool_bundles(
     seed: int = 0,
     on_failure: str = "raise",
     prior: Any = None,
+    expected_digests: Mapping[str, str] | None = None,
 ) -> CrossCountryResult:
     """Validate country bundles and fit the cross-country models.
 
@@ -225,6 +245,10 @@ def pool_bundles(
     prior
         :class:`~o4o_causal.bayes.PoolingPrior` of the ATE pooling (default: scales for
         risk differences, ``mu_sd=0.5, tau_scale=0.1``).
+    expected_digests
+        Country -> :func:`~o4o_causal.federation.validate.bundle_digest` recorded when
+        each bundle was released. Without it the checksums catch corruption and hand
+        edits, not an edit whose checksums were recomputed (they are not signatures).
 
     Returns
     -------
@@ -233,44 +257,65 @@ def pool_bundles(
     Raises
     ------
     DataError
-        A bundle is missing, tampered with (the file is named) or malformed.
+        A bundle is missing, tampered with (the file is named), malformed, or not the
+        one released (``expected_digests``).
     SpecificationError
-        Incompatible versions, a duplicate country, different specs, fewer than two bundles.
+        Incompatible versions, a duplicate country, different specs, fewer than two
+        bundles, or ``expected_digests`` without a bundle's country.
     """
-    from o4o_causal.bayes import PoolingPrior, pool_estimates
-
     if on_failure not in ("raise", "warn"):
         raise SpecificationError(
             format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(on_failure), fix="pick one")
         )
-    bundles = [read_bundle(p) for p in paths]
+    bundles = _read_all(paths, expected_digests)
     notes = check_bundles(bundles)
-    spec = bundles[0].spec
     sampler = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "on_failure": on_failure}
-    pooled = multilevel = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if all(b.has("ate") for b in bundles):
-            table = _ate_table(bundles, None)
-            pooled = pool_estimates(
-                table,
-                estimate="estimate",
-                se="se",
-                group="country",
-                prior=prior or PoolingPrior(mu_sd=0.5, tau_scale=0.1),
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                seed=seed,
-                on_failure=on_failure,
-            )
-        if all(b.has("cells") for b in bundles):
-            cells = pd.concat([b.tables["cells"] for b in bundles], ignore_index=True)
-            multilevel = fit_cells(
-                cells, spec, draws=draws, tune=tune, chains=chains, seed=seed + 1, on_failure=on_failure
-            )
+        pooled, multilevel = _fit_models(bundles, sampler, prior)
     notes += [f"{type(w.message).__name__}: {w.message}" for w in caught]
-    return _result(bundles, spec, pooled, multilevel, sampler, notes)
+    return _result(bundles, bundles[0].spec, pooled, multilevel, sampler, notes)
+
+
+def _read_all(paths: Sequence[str | os.PathLike[str]], expected: Mapping[str, str] | None) -> list[Bundle]:
+    if expected is None:
+        return [read_bundle(p) for p in paths]
+    bundles = []
+    for p in paths:
+        country = str(read_bundle(p).country)
+        if country not in expected:
+            raise SpecificationError(
+                format_error(
+                    what=f"expected_digests for {country} ({Path(p).name})",
+                    expected="a release digest for every bundle",
+                    found=f"digests for {sorted(expected)}",
+                    fix="add the digest recorded when this bundle was released (bundle_digest)",
+                )
+            )
+        bundles.append(read_bundle(p, expected_digest=expected[country]))
+    return bundles
+
+
+def _fit_models(bundles: list[Bundle], sampler: dict[str, Any], prior: Any) -> tuple[Any, Any]:
+    """Fit the ATE pooling and the multilevel model on the cells (each only if every bundle has its input)."""
+    from o4o_causal.bayes import PoolingPrior, pool_estimates
+
+    settings = {k: sampler[k] for k in ("draws", "tune", "chains", "on_failure")}
+    pooled = multilevel = None
+    if all(b.has("ate") for b in bundles):
+        pooled = pool_estimates(
+            _ate_table(bundles, None),
+            estimate="estimate",
+            se="se",
+            group="country",
+            prior=prior or PoolingPrior(mu_sd=0.5, tau_scale=0.1),
+            seed=sampler["seed"],
+            **settings,
+        )
+    if all(b.has("cells") for b in bundles):
+        cells = pd.concat([b.tables["cells"] for b in bundles], ignore_index=True)
+        multilevel = fit_cells(cells, bundles[0].spec, seed=sampler["seed"] + 1, **settings)
+    return pooled, multilevel
 
 
 def _result(
@@ -300,4 +345,4 @@ def _result(
     )
 
 
-__all__ = ["CrossCountryResult", "fit_cells", "pool_bundles"]
+__all__ = ["CrossCountryResult", "fit_cells", "pool_bundles", "qualify_clusters"]

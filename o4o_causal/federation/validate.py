@@ -1,9 +1,18 @@
 """Reading and validating bundles before anything is pooled: :func:`read_bundle`, :func:`check_bundles`.
 
 A pooling run trusts nothing it has not checked: the manifest (schema, required keys,
-its own digest), every file's SHA-256 (a changed, missing or unlisted file is refused,
-naming the file), the schema and ``o4o_causal`` versions, duplicate countries, and the
-analysis spec (pooling requires identical specs).
+its own digest), every file's SHA-256 (a changed, missing or unlisted file -- or any
+folder -- is refused, naming it), the schema and ``o4o_causal`` versions, the tables'
+columns, that every table belongs to the manifest's country and shows no count below
+its threshold, duplicate countries, and the analysis spec (identical specs pool).
+
+**What the checksums can and cannot guarantee.** The digests are plain SHA-256, not
+signatures: they detect corruption, partial copies and hand edits, but whoever can edit
+a bundle can also recompute every digest, ``manifest_sha256`` included. Authenticity
+comes only from outside the bundle: the output checker who releases a bundle records
+:func:`bundle_digest` (the SHA-256 of ``manifest.json``, which pins every file), and
+the pooling run passes those digests (``expected_digest`` / ``expected_digests``);
+then any change, re-hashed or not, is refused.
 """
 
 from __future__ import annotations
@@ -18,10 +27,22 @@ import pandas as pd
 
 from o4o_causal import _io
 from o4o_causal.exceptions import DataError, SpecificationError, format_error
+from o4o_causal.federation import disclosure
+from o4o_causal.federation.analyses import ESTIMATE_COLUMNS, MUNICIPALITY_COLUMNS
+from o4o_causal.federation.cells import LOG_COLUMNS
 from o4o_causal.federation.manifest import REQUIRED_KEYS, major_minor, manifest_digest, versions
 from o4o_causal.federation.spec import SCHEMA_VERSION, BundleSpec
 
 MANIFEST = "manifest.json"
+
+#: Count columns of each table, checked again against the bundle's threshold (cells: failures too).
+COUNT_COLUMNS = {
+    "cells": ("n", "successes"),  # and failures = n - successes
+    "estimates": ("n", "n_treated", "n_control"),
+    "municipality_effects": ("n", "n_treated", "n_control"),
+    "trajectory_shares": ("n",),
+    "trajectory_profiles": ("n",),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,10 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_KEYS if k not in manifest]
     if missing:
         raise _fail(DataError, f"{folder.name}/{MANIFEST}", "every schema key", f"missing {missing}", "rebuild it")
+    for key in ("files", "analyses", "spec", "versions", "sdc"):
+        if not isinstance(manifest[key], dict):
+            found = type(manifest[key]).__name__
+            raise _fail(DataError, f"{folder.name}/{MANIFEST}: {key!r}", "a JSON object", found, "rebuild the bundle")
     if manifest_digest(manifest) != manifest["manifest_sha256"]:
         raise _fail(
             DataError,
@@ -91,7 +116,16 @@ def _check_versions(folder: Path, manifest: dict[str, Any]) -> None:
 
 def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
     listed: dict[str, str] = manifest["files"]
-    present = {p.name for p in folder.iterdir() if p.is_file()} - {MANIFEST}
+    folders = sorted(p.name for p in folder.iterdir() if not p.is_file())
+    if folders:
+        raise _fail(
+            DataError,
+            f"{folder.name}: {folders[0]}/",
+            "only the files listed in the manifest (no folders)",
+            f"folder(s) {folders}",
+            "remove them; a bundle carries nothing the output checker did not see",
+        )
+    present = {p.name for p in folder.iterdir()} - {MANIFEST}
     unlisted = sorted(present - set(listed))
     if unlisted:
         raise _fail(
@@ -118,17 +152,48 @@ def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def read_bundle(path: str | os.PathLike[str]) -> Bundle:
+def bundle_digest(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a bundle's ``manifest.json``: one digest that pins the whole bundle.
+
+    The manifest holds every file's SHA-256, so this digest changes with any file.
+    Record it when the bundle is released from the country's environment (output
+    checker's release note, a separate channel) and pass it to :func:`read_bundle` /
+    :func:`~o4o_causal.federation.pool_bundles` so that a re-hashed edit is refused too.
+    """
+    return _io.sha256_file(Path(path) / MANIFEST)
+
+
+def read_bundle(path: str | os.PathLike[str], *, expected_digest: str | None = None) -> Bundle:
     """Validate one bundle folder and load its tables.
+
+    Parameters
+    ----------
+    path
+        The bundle folder.
+    expected_digest
+        :func:`bundle_digest` recorded at release; without it, the checksums detect
+        corruption and hand edits but not an edit whose digests were recomputed.
 
     Raises
     ------
     DataError
-        Missing/invalid manifest, an edited manifest, or a changed, missing or unlisted file.
+        Missing/invalid manifest, an edited manifest, a changed, missing or unlisted file
+        (or a folder), a manifest other than the one released (``expected_digest``),
+        tables with missing columns, rows of another country or counts below the threshold.
     SpecificationError
         Another schema major version or ``o4o_causal`` release.
     """
     folder = Path(path)
+    if expected_digest is not None and (folder / MANIFEST).is_file():
+        actual = bundle_digest(folder)
+        if actual != expected_digest.lower():
+            raise _fail(
+                DataError,
+                f"{folder.name}/{MANIFEST}",
+                f"SHA-256 {expected_digest[:12]}... (recorded at release)",
+                f"{actual[:12]}... (not the bundle that was released)",
+                "use the bundle exactly as released by the country's output checker",
+            )
     manifest = _load_manifest(folder)
     _check_versions(folder, manifest)
     _check_files(folder, manifest)
@@ -142,7 +207,57 @@ def read_bundle(path: str | os.PathLike[str]) -> Bundle:
     }
     if "estimates" in tables:
         tables["estimates"]["by"] = tables["estimates"]["by"].fillna("")
+    _check_tables(folder, manifest, spec, tables)
     return Bundle(folder, str(manifest["country"]), manifest, spec, tables)
+
+
+def _expected_columns(spec: BundleSpec) -> dict[str, list[str]]:
+    cells = ["country", spec.cluster, spec.treatment, *spec.cell_covariates, *spec.municipality_covariates]
+    cells += [i[0] for i in spec.interactions] + ["n", "successes", "imputed", "unit_kind"]
+    return {
+        "cells": cells,
+        "estimates": ESTIMATE_COLUMNS,
+        "municipality_effects": MUNICIPALITY_COLUMNS,
+        "suppression_log": LOG_COLUMNS,
+        "trajectory_shares": ["country", "type", "label", "n", "share", "se", "ci_low", "ci_high", "total"],
+        "trajectory_profiles": ["country", "type", "label", "n"],
+    }
+
+
+def _check_tables(folder: Path, manifest: dict[str, Any], spec: BundleSpec, tables: dict[str, pd.DataFrame]) -> None:
+    """Check the tables: each included analysis has its files and columns; one country; no small count."""
+    for analysis, info in manifest["analyses"].items():
+        files = info.get("files", []) if isinstance(info, dict) else None
+        if files is None or (info.get("status") == "included" and not set(files) <= set(manifest["files"])):
+            raise _fail(DataError, f"{folder.name}: analysis {analysis!r}", "its files listed", repr(info), "rebuild")
+    expected = _expected_columns(spec)
+    for name, table in tables.items():
+        where = f"{folder.name}: {name}.csv"
+        missing = [c for c in expected.get(name, []) if c not in table.columns]
+        if missing:
+            raise _fail(DataError, where, "the schema's columns", f"missing {missing}", "rebuild the bundle")
+        others = sorted(set(table.get("country", pd.Series(dtype=str)).astype(str)) - {str(manifest["country"])})
+        if others:
+            raise _fail(DataError, where, f"rows of {manifest['country']} only", f"rows of {others}", "rebuild it")
+        _check_shown_counts(where, name, table, int(manifest["threshold"]))
+
+
+def _check_shown_counts(where: str, name: str, table: pd.DataFrame, threshold: int) -> None:
+    counts = [c for c in COUNT_COLUMNS.get(name, ()) if c in table.columns]
+    for c in counts:
+        if (pd.to_numeric(table[c], errors="coerce").isna() & table[c].notna()).any():
+            raise _fail(DataError, where, "numeric count columns", f"non-numeric values in {c!r}", "rebuild it")
+    if {"n", "successes"} <= set(counts):
+        counts.append("failures")
+    small = disclosure.check_counts(table, counts, name=f"{name}.csv", threshold=threshold)
+    if small:
+        raise _fail(
+            DataError,
+            where,
+            f"no shown count below the bundle's threshold {threshold}",
+            f"{len(small)} finding(s), e.g. {small[0].location}",
+            "this bundle should never have left the secure environment; report it to its output checker",
+        )
 
 
 def check_bundles(bundles: list[Bundle]) -> list[str]:
@@ -189,4 +304,4 @@ def check_bundles(bundles: list[Bundle]) -> list[str]:
     return notes
 
 
-__all__ = ["MANIFEST", "Bundle", "check_bundles", "read_bundle"]
+__all__ = ["MANIFEST", "Bundle", "bundle_digest", "check_bundles", "read_bundle"]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from o4o_causal.federation import BundleSpec, CrossCountryResult, build_bundle, compare_with_pooled, pool_bundles
+from o4o_causal.federation.validate import bundle_digest
 from o4o_causal.registers import open_store
 from tests.conftest import REPO_ROOT
 
@@ -39,7 +40,8 @@ def result(store, tmp_path_factory: pytest.TempPathFactory) -> CrossCountryResul
         build_bundle(store, country=c, out_dir=out, analyses=analyses, spec=SPEC, seed=5, progress=False)
         for c in ("DK", "NO", "SE")
     ]
-    return pool_bundles(paths, seed=5, on_failure="warn", **SAMPLER)
+    released = {p.name.removeprefix("bundle-"): bundle_digest(p) for p in paths}  # recorded at release
+    return pool_bundles(paths, seed=5, on_failure="warn", expected_digests=released, **SAMPLER)
 
 
 def test_result_tables(result: CrossCountryResult) -> None:
