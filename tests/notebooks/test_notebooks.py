@@ -109,3 +109,33 @@ def _check_results(name: str, results: dict[str, object]) -> None:
         assert set(results["bundle_seconds"]) == {"NO", "SE", "DK"}  # type: ignore[arg-type]
         for key in ("ame", "pooled_mu", "pooled_ame", "true_ame", "true_country_effects"):
             assert key in results, key
+    if name == "90-validation-benchmarks":
+        assert results["nhefs_all_pass"] is True
+        for key in ("ipw", "standardisation", "regression"):
+            est, pub = results[f"nhefs_{key}"], datasets.PUBLISHED["nhefs", key]
+            assert isinstance(est, dict) and abs(est["value"] - pub["value"]) <= 0.05, key
+            assert abs(est["ci_low"] - pub["ci_low"]) <= 0.1 and abs(est["ci_high"] - pub["ci_high"]) <= 0.1, key
+        table = results["lalonde_table"]
+        assert isinstance(table, dict) and len(table["benchmark"]) == 6
+        assert abs(table["ours"][0] - datasets.PUBLISHED["lalonde", "naive"]["value"]) < 0.5
+        assert table["pass"][1] is False and all(table["pass"][2:])  # naive misses 1,794; adjusted CIs contain it
+        naive = results["lalonde_naive"]
+        assert isinstance(naive, dict)
+        for key in ("regression", "ipw", "matching", "dml"):
+            est = results[f"lalonde_{key}"]
+            assert isinstance(est, dict) and est["estimand"] == "ATT" and est["value"] > naive["value"], key
+        low, high = results["lalonde_fragility_range"]  # type: ignore[misc]
+        assert high - low > 1000  # the fragility is shown, not hidden
+    if name == "91-simulation-study":
+        assert results["failures"] == 0
+        coverage, reps = results["coverage"], results["reps"]
+        assert isinstance(coverage, dict) and {"naive", "ipw", "dml", "dml_clustered"} <= set(coverage)
+        assert coverage["naive"] < coverage["dml_clustered"]
+        if isinstance(reps, int) and reps >= 200:  # full profile
+            assert 0.92 <= coverage["dml_clustered"] <= 0.97
+            assert coverage["dml"] < 0.90 and coverage["ipw"] < 0.90  # unclustered intervals under-cover
+            no_correlation = results["coverage_no_correlation"]
+            assert isinstance(no_correlation, dict) and no_correlation["dml"] >= 0.90
+            if results["bayes_reps"]:
+                bayes = results["bayes_group_coverage"]
+                assert isinstance(bayes, float) and 0.85 <= bayes <= 1.0
