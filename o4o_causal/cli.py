@@ -44,6 +44,24 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_THRESHOLD_HELP = (
+    f"Smallest count of persons that may be shown, as the data owner requires: an integer or a preset "
+    f"({', '.join(f'{k}={v}' for k, v in config.DISCLOSURE.presets.items())}; default {config.DISCLOSURE.threshold})."
+)
+
+
+def _threshold(value: str | None) -> int | None:
+    """Parse ``--threshold`` (an integer or a preset name); suite error (exit 2) when invalid."""
+    from o4o_causal.sdc._suppression import resolve_threshold
+
+    if value is None:
+        return None
+    try:
+        return resolve_threshold(int(value) if value.strip().lstrip("+-").isdigit() else value.strip())
+    except O4OError as exc:
+        raise _fail(exc) from exc
+
+
 @app.callback()
 def main(
     version: Annotated[
@@ -68,6 +86,7 @@ def run_cmd(
             "--publication", help="Hide code in the HTML exports; scan outputs and export only notebooks that pass."
         ),
     ] = False,
+    threshold: Annotated[str | None, typer.Option(help=_THRESHOLD_HELP + " With --publication.")] = None,
     root: Annotated[Path | None, typer.Option(help="Project root (default: found from the current folder).")] = None,
     runs_dir: Annotated[Path | None, typer.Option(help="Where run folders are created.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
@@ -85,6 +104,7 @@ def run_cmd(
             data_dir=data_dir,
             threads=threads,
             publication=publication,
+            threshold=_threshold(threshold),
             progress=progress,
         )
     except O4OError as exc:
@@ -129,16 +149,18 @@ def _notebooks(paths: list[Path], what: str) -> list[Path]:
     return targets
 
 
-def _blocked(targets: list[Path]) -> str | None:
+def _blocked(targets: list[Path], threshold: int | None) -> str | None:
     """Scan every target for a publication export; describe the blocked ones (``None`` when all pass)."""
     from o4o_causal.repro.export import disclosure_gate
 
     problems = []
     for nb in targets:
         try:
-            disclosure_gate(nb)
+            disclosure_gate(nb, threshold=threshold)
         except DisclosureError as exc:
             problems.append(str(exc))
+        except O4OError as exc:
+            raise _fail(exc) from exc
     return "\n".join(problems) if problems else None
 
 
@@ -153,6 +175,7 @@ def export_cmd(
         typer.Option(help="Export publication HTML despite disclosure findings, for this reason (recorded)."),
     ] = None,
     out_dir: Annotated[Path | None, typer.Option(help="Folder for the HTML (default: next to each notebook).")] = None,
+    threshold: Annotated[str | None, typer.Option(help=_THRESHOLD_HELP)] = None,
 ) -> None:
     """Export executed notebooks to self-contained, offline HTML.
 
@@ -164,15 +187,20 @@ def export_cmd(
 
     if override_reason is not None and not (publication and override_reason.strip()):
         raise _fail(O4OError("--override-reason: expected a non-empty reason together with --publication"))
+    limit = _threshold(threshold)
     targets = _notebooks(paths, "export")
-    if publication and override_reason is None and (problems := _blocked(targets)):
+    if publication and override_reason is None and (problems := _blocked(targets, limit)):
         raise _fail(DisclosureError(problems))
     suffix = ".publication.html" if publication else ".html"
     try:
         for nb in targets:
             folder = out_dir if out_dir is not None else nb.parent
             written = export_html(
-                nb, folder / f"{nb.stem}{suffix}", publication=publication, override_reason=override_reason
+                nb,
+                folder / f"{nb.stem}{suffix}",
+                publication=publication,
+                override_reason=override_reason,
+                threshold=limit,
             )
             typer.echo(f"wrote {written}")
     except O4OError as exc:
@@ -195,12 +223,7 @@ def _findings_table(name: str, findings: list[Finding]) -> str:
 @app.command("check")
 def check_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Run folders or executed .ipynb files.")],
-    threshold: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help=f"Smallest count of persons that may be shown (default {config.DISCLOSURE.threshold})."
-        ),
-    ] = None,
+    threshold: Annotated[str | None, typer.Option(help=_THRESHOLD_HELP)] = None,
 ) -> None:
     """Scan executed notebooks for outputs that would leak in an HTML export.
 
@@ -210,10 +233,10 @@ def check_cmd(
     from o4o_causal.sdc.findings import blocking
     from o4o_causal.sdc.notebooks import scan_notebook
 
-    n_blocking = 0
+    n_blocking, limit = 0, _threshold(threshold)
     for nb in _notebooks(paths, "check"):
         try:
-            findings = scan_notebook(nb, threshold=threshold)
+            findings = scan_notebook(nb, threshold=limit)
         except O4OError as exc:
             raise _fail(exc) from exc
         n_blocking += len(blocking(findings))

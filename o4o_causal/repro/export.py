@@ -51,7 +51,7 @@ def remote_references(html: str) -> list[str]:
 
 
 def disclosure_gate(
-    notebook: str | Path, *, override_reason: str | None = None, threshold: int | None = None
+    notebook: str | Path, *, override_reason: str | None = None, threshold: int | str | None = None
 ) -> list[Finding]:
     """Scan a notebook for a publication export; refuse when it has blocking findings.
 
@@ -61,9 +61,11 @@ def disclosure_gate(
         The executed ``.ipynb`` file.
     override_reason
         Why blocking findings may be exported anyway (e.g. an output checker's
-        approval); recorded in the run manifest.
+        approval); recorded in the run manifest, so the notebook must lie in a run
+        folder (``manifest.json`` beside it or one level up).
     threshold
-        Disclosure threshold (default ``config.DISCLOSURE.threshold``).
+        Disclosure threshold of the data owner: an int or ``"ssb"``/``"dst"``/``"acro"``
+        (default ``config.DISCLOSURE.threshold``).
 
     Returns
     -------
@@ -73,15 +75,27 @@ def disclosure_gate(
     Raises
     ------
     DisclosureError
-        If a finding has severity ``error`` and no non-empty ``override_reason`` is given.
+        If a finding has severity ``error`` and no non-empty ``override_reason`` is given,
+        or an override is needed but there is no run manifest to record it in.
     """
+    from o4o_causal.repro.manifest import find_manifest
     from o4o_causal.sdc.findings import blocking
     from o4o_causal.sdc.notebooks import scan_notebook
 
     src = Path(notebook)
     findings = scan_notebook(src, threshold=threshold)
     errors = blocking(findings)
-    if errors and not (override_reason and override_reason.strip()):
+    overridden = bool(override_reason and override_reason.strip())
+    if errors and overridden and find_manifest(src) is None:
+        raise DisclosureError(
+            format_error(
+                what=f"override of the disclosure findings of {src.name}",
+                expected="a run folder whose manifest.json records the override reason",
+                found=f"no manifest.json beside {src.name} or one folder up ({len(errors)} blocking finding(s))",
+                fix="export the notebook from its run folder of `o4o run`, or remove the outputs that leak",
+            )
+        )
+    if errors and not overridden:
         first = "; ".join(f"{f.rule} at {f.location}: {f.message}" for f in errors[:3])
         raise DisclosureError(
             format_error(
@@ -96,14 +110,14 @@ def disclosure_gate(
     return findings
 
 
-def _record(src: Path, findings: list[Finding], override_reason: str | None, threshold: int | None) -> None:
+def _record(src: Path, findings: list[Finding], override_reason: str | None, threshold: int | str | None) -> None:
     """Record a publication export's findings and override in the run manifest, if there is one."""
-    from o4o_causal import config
     from o4o_causal.repro.manifest import find_manifest, record_disclosure
+    from o4o_causal.sdc._suppression import resolve_threshold
 
     path = find_manifest(src)
     if path is not None:
-        limit = config.DISCLOSURE.threshold if threshold is None else int(threshold)
+        limit = resolve_threshold(threshold)
         entry = {
             "findings": [f.to_dict() for f in findings],
             "override_reason": override_reason.strip() if override_reason and override_reason.strip() else None,
@@ -168,7 +182,7 @@ def export_html(
     *,
     publication: bool = False,
     override_reason: str | None = None,
-    threshold: int | None = None,
+    threshold: int | str | None = None,
 ) -> Path:
     """Export an executed notebook to self-contained HTML.
 
@@ -185,7 +199,8 @@ def export_html(
     override_reason
         Export a publication notebook despite blocking findings, for this reason.
     threshold
-        Disclosure threshold of the gate (default ``config.DISCLOSURE.threshold``).
+        Disclosure threshold of the gate: an int or a preset name (default
+        ``config.DISCLOSURE.threshold``).
 
     Returns
     -------
@@ -199,14 +214,15 @@ def export_html(
         would still reference remote resources.
     DisclosureError
         In publication mode, if the notebook has blocking disclosure findings and no
-        ``override_reason`` is given (nothing is written).
+        ``override_reason`` is given, or an override cannot be recorded because the
+        notebook lies in no run folder (nothing is written).
     """
     src = Path(notebook)
     nb = _read(src)
     findings = disclosure_gate(src, override_reason=override_reason, threshold=threshold) if publication else []
     body = _render(nb, src.name, publication)
+    if publication:  # recorded before the HTML exists: no publication export without its record
+        _record(src, findings, override_reason, threshold)
     out = Path(html)
     _io.write_text(out, body)
-    if publication:
-        _record(src, findings, override_reason, threshold)
     return out

@@ -145,7 +145,10 @@ def _plan(paths: list[Path], profile: str, profs: profiles.Profiles, overrides: 
     return plans
 
 
-def _execute_one(plan: _Plan, root: Path, threads: dict[str, str], publication: bool, progress: bool) -> NotebookRun:
+def _execute_one(
+    plan: _Plan, root: Path, threads: dict[str, str], publication: int | None, progress: bool
+) -> NotebookRun:
+    """Execute one notebook and export it (``publication``: the disclosure threshold, ``None``: not publication)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -204,19 +207,19 @@ def _execute_one(plan: _Plan, root: Path, threads: dict[str, str], publication: 
 
 
 def _export(
-    executed: Path, html_file: Path, publication: bool
+    executed: Path, html_file: Path, publication: int | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]] | None]:
-    """Export the HTML; in publication mode scan first (a blocked notebook gets no HTML).
+    """Export the HTML; in publication mode (``publication``: the threshold) scan first (blocked: no HTML).
 
     Returns the error record (``None`` when exported) and the disclosure findings
     (``None`` outside publication mode).
     """
     findings: list[dict[str, str]] | None = None
     try:
-        if publication:
+        if publication is not None:
             from o4o_causal.sdc.notebooks import scan_notebook
 
-            scanned = scan_notebook(executed)
+            scanned = scan_notebook(executed, threshold=publication)
             findings = [f.to_dict() for f in scanned]
             blocked = [f for f in scanned if f.severity == "error"]
             if blocked:
@@ -226,7 +229,7 @@ def _export(
                     "cell_index": int(cell.group(1)) if cell else None,
                     "stage": "disclosure",
                 }, findings
-        export_html(executed, html_file, publication=publication)
+        export_html(executed, html_file, publication=publication is not None, threshold=publication)
     except Exception as exc:  # an export failure must not hide the execution result
         return {"type": type(exc).__name__, "cell_index": None, "stage": "export"}, findings
     return None, findings
@@ -252,6 +255,7 @@ def run(
     data_dir: str | None = None,
     threads: int | None = None,
     publication: bool = False,
+    threshold: int | str | None = None,
     progress: bool = True,
 ) -> RunResult:
     """Execute notebooks under a profile, export them and write the run record.
@@ -280,6 +284,9 @@ def run(
         recorded in the manifest's ``disclosure`` section, and a notebook with findings
         of severity ``error`` gets no HTML and fails (stage ``"disclosure"``); export it
         later with ``o4o export --publication --override-reason`` after review.
+    threshold
+        Disclosure threshold of the publication scan, as the data owner requires: an
+        int or ``"ssb"``/``"dst"``/``"acro"`` (default ``config.DISCLOSURE.threshold``).
     progress
         Show progress bars.
 
@@ -294,7 +301,10 @@ def run(
         Before anything executes, for an unknown profile, a missing parameters cell, or
         a parameter the notebook does not declare.
     """
+    from o4o_causal.sdc._suppression import resolve_threshold
+
     profiles.check_profile(profile)
+    limit = resolve_threshold(threshold)
     root_path = notebooks.find_root(root)
     nb_dir = Path(notebooks_dir) if notebooks_dir else root_path / config.NOTEBOOKS_DIR
     paths = notebooks.discover(nb_dir, notebooks_pattern)
@@ -319,7 +329,7 @@ def run(
     bar = tqdm(plans, desc="notebooks", unit="nb", disable=not progress)
     for plan in bar:
         bar.set_postfix_str(f"{plan.path.stem} (elapsed {time.perf_counter() - t0:.0f} s)")
-        results.append(_execute_one(plan, root_path, thread_env, publication, progress))
+        results.append(_execute_one(plan, root_path, thread_env, limit if publication else None, progress))
     bar.close()
 
     doc: dict[str, Any] = {
@@ -357,16 +367,15 @@ def run(
         "outputs": manifest.hash_files(manifest.files_under(run_dir, exclude=("manifest.json", "index.html")), run_dir),
     }
     if publication:
-        doc["disclosure"] = _disclosure_section(results)
+        doc["disclosure"] = _disclosure_section(results, limit)
     manifest_path = run_dir / "manifest.json"
     _io.write_json(manifest_path, doc)
     index_path = write_index(run_dir, doc)
     return RunResult(run_dir=run_dir, manifest_path=manifest_path, index_path=index_path, notebooks=tuple(results))
 
 
-def _disclosure_section(results: list[NotebookRun]) -> dict[str, Any]:
+def _disclosure_section(results: list[NotebookRun], threshold: int) -> dict[str, Any]:
     """Return the manifest's ``disclosure`` section of a publication run: findings per notebook."""
-    threshold = config.DISCLOSURE.threshold
     return {r.name: {"findings": r.disclosure or [], "override_reason": None, "threshold": threshold} for r in results}
 
 

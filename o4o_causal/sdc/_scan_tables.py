@@ -52,6 +52,8 @@ _AGGREGATE_TOKENS = _words(
 )
 _HEADER_TOKEN = re.compile(r"[^\s:,;=!?'\"]+")
 _SERIES_FOOTER = re.compile(r"^Name: (.+?), dtype: \w+$")
+#: A quoted key holding a number, list or dict: ``'person_id': 17``, ``"pnr": {"0": ...``.
+_RECORD_KEY = re.compile(r"[\"']([^\"'\n]{1,40})[\"']\s*:\s*(?=[-\d\[{])")
 _NUMBER = re.compile(r"^[-+]?\d[\d,\u202f\u00a0']*(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 
 
@@ -174,9 +176,37 @@ def _depipe(line: str) -> str | None:
     return "  ".join(cell.strip().replace(" ", "_") for cell in line.strip().strip("|").split("|"))
 
 
+def _undelimit(lines: list[str]) -> list[str]:
+    """Delimited text (``print(df.to_csv())``: ``,``, ``;`` or tab) to whitespace-separated cells.
+
+    A block is two or more lines with the same number of one delimiter, headed by a line
+    whose fields are all names (a leading empty field -- the index -- is dropped).
+    """
+    out = list(lines)
+    for sep in (",", ";", "\t"):
+        i = 0
+        while i < len(out):
+            fields = [f.strip() for f in out[i].split(sep)]
+            head = fields[1:] if fields and not fields[0] else fields
+            if len(head) < 2 or not all(_HEADER_TOKEN.fullmatch(f) for f in head):
+                i += 1
+                continue
+            j = i + 1
+            while j < len(out) and out[j].count(sep) == out[i].count(sep):
+                j += 1
+            if j - i < 2:
+                i += 1
+                continue
+            out[i] = "  ".join(head)
+            for k in range(i + 1, j):
+                out[k] = "  ".join(f.strip().replace(" ", "_") or "NaN" for f in out[k].split(sep))
+            i = j
+    return out
+
+
 def text_tables(text: str) -> list[Table]:
-    """Return the tables in a text repr (``print(df)``, ``text/plain``, Markdown pipe tables)."""
-    lines = [line for line in map(_depipe, text.splitlines()) if line is not None]
+    """Return the tables in a text repr (``print(df)``, ``text/plain``, Markdown pipe tables, CSV)."""
+    lines = _undelimit([line for line in map(_depipe, text.splitlines()) if line is not None])
     found: list[Table] = []
     i = 0
     while i < len(lines):
@@ -264,6 +294,17 @@ def _looks_like_person_rows(table: Table) -> list[str]:
     if len(quasi) < 2 or tokens & _AGGREGATE_TOKENS or any(is_count(n) for n in names) or not plain_index:
         return []
     return quasi
+
+
+def text_findings(text: str, where: str, threshold: int) -> list[Finding]:
+    """Return the findings of the tables in a text output and of records keyed by identifiers (dict/JSON dumps)."""
+    found = [f for table in text_tables(text) for f in check(table, where, threshold)]
+    keys = sorted({k for k in _RECORD_KEY.findall(text) if is_identifier(k)})
+    if keys and not any(f.rule == "identifier" for f in found):
+        msg = (f"text shows records keyed by identifier-like {keys} (a dict/JSON dump of microdata): "
+               "do not print microdata; show aggregates (o4o_causal.sdc.check_table)")  # fmt: skip
+        found.insert(0, Finding("identifier", where, msg))
+    return found
 
 
 def check(table: Table, where: str, threshold: int) -> list[Finding]:

@@ -147,6 +147,16 @@ def check_additive(values: np.ndarray, lay: Layout, what: str) -> None:
         fail(DataError, f"total column of {what}", "the row sums", "other totals", "correct it or pass margins=")
 
 
+def with_totals(values: np.ndarray, lay: Layout) -> np.ndarray:
+    """Return a copy of ``values`` whose total row/column hold the sums of the inner cells."""
+    out = values.copy()  # the column of row totals first, then the row of column totals (and the corner)
+    if lay.total_col is not None:
+        out[lay.rows, lay.total_col] = out[np.ix_(lay.rows, lay.cols)].sum(axis=1)
+    if lay.total_row is not None:
+        out[lay.total_row, :] = out[lay.rows, :].sum(axis=0)
+    return out
+
+
 def extend(values: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(E, state, position)``: the extended table, cell states and frame positions (or -1)."""
     r, c = len(lay.rows), len(lay.cols)
@@ -215,11 +225,7 @@ def _line_pass(ext: np.ndarray, state: np.ndarray, supp: np.ndarray, level: np.n
 def intervals(
     ext: np.ndarray, state: np.ndarray, supp: np.ndarray, lower: float | None
 ) -> dict[Cell, tuple[float, float]]:
-    """Return the attacker's ``(min, max)`` for every suppressed cell, by linear programming.
-
-    Unknowns: the suppressed cells and the unknown totals; constraints: every relation
-    with the visible cells fixed, and ``x >= lower`` (``None``: no lower bound).
-    """
+    """Return the attacker's ``(min, max)`` per suppressed cell: LP over hidden cells and unknown totals."""
     hidden = supp | (state == UNKNOWN)
     idx = {cell: k for k, cell in enumerate(zip(*np.nonzero(hidden), strict=True))}
     rows, rhs = [], []
@@ -315,8 +321,8 @@ def dominance(
     DataFrame
         One row per cell: ``contributors``, ``total``, ``largest``, ``second``, ``p_ratio``
         (``(total - largest - second) / largest``), ``top_n_share``, ``p_rule``
-        (``p_ratio < p``), ``nk_rule`` (``top_n_share >= k``, as in ACRO) and ``dominated``.
-        It holds individual contributions: a working table, never to be published.
+        (``p_ratio < p``), ``nk_rule`` (``top_n_share >= k``, as in ACRO) and ``dominated``:
+        a working table of individual contributions, never to be published.
     """
     p = fraction(config.DISCLOSURE.dominance_p if p is None else p, "p")
     k = fraction(config.DISCLOSURE.dominance_k if k is None else k, "k", upper_inclusive=True)

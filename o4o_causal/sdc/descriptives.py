@@ -224,8 +224,8 @@ def histogram_table(values: object, bins: Bins = 10, *, threshold: int | str | N
     -------
     DataFrame
         Columns ``left``, ``right`` (bins include their left edge; the last also its
-        right edge) and ``count`` (nullable integer; missing only when all the data
-        together hold fewer than ``threshold`` persons).
+        right edge) and ``count`` (nullable integer). When all the data together hold
+        fewer than ``threshold`` persons, edges and count are all missing.
     """
     t = resolve_threshold(threshold)
     x = _values(values, "values")
@@ -242,8 +242,8 @@ def histogram_table(values: object, bins: Bins = 10, *, threshold: int | str | N
             "count": pd.array([int(counts[a:b].sum()) for a, b in groups], dtype="Int64"),
         }
     )
-    if total < t:
-        out["count"] = pd.NA
+    if total < t:  # the edges would bound the values of these few persons
+        out[["left", "right"]], out["count"] = np.nan, pd.NA
     return out
 
 

@@ -13,8 +13,8 @@ with output metadata ``{"o4o_sdc": {"safe": "<function>"}}`` under its MIME type
 
 A figure counts as safe only while every data artist in it was drawn by a safe
 function: a scatter of microdata added afterwards to a marked Axes, or drawn on a
-sibling Axes of the same figure, removes the mark. Reference lines (two points) and
-text are allowed on top of a safe figure.
+sibling Axes of the same figure, removes the mark. Reference lines (two points, no
+markers) and text are allowed on top of a safe figure.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 #: Key of the output metadata that carries the mark in an executed notebook.
 METADATA_KEY = "o4o_sdc"
@@ -73,20 +75,31 @@ def _axes_of(obj: object) -> list[Axes]:
     return [ax for item in _items(obj) for ax in _axes_of(item)]
 
 
+def _generic(artists: Iterable[Artist]) -> list[Artist]:
+    """Artists added with ``add_artist`` (e.g. an ``AnnotationBbox`` image), except text and legends."""
+    return [a for a in artists if not isinstance(a, Text | Legend)]
+
+
 def _data_artists(ax: Axes) -> list[Artist]:
     """Return the artists of ``ax`` that can carry data (not text, spines or legends)."""
-    return [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.tables]
+    return [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.tables, *_generic(ax.artists)]
 
 
 def _all_data_artists(fig: Figure) -> list[Artist]:
     axes = fig.findobj(match=Axes, include_self=False)
-    figure_level: list[Artist] = [*fig.images, *fig.lines, *fig.patches]
+    parts = [fig, *fig.findobj(match=SubFigure, include_self=False)]
+    figure_level = [a for f in parts for a in (*f.images, *f.lines, *f.patches, *_generic(f.artists))]
     return [a for ax in axes if isinstance(ax, Axes) for a in _data_artists(ax)] + figure_level
 
 
 def _is_reference(artist: Artist) -> bool:
-    """Whether an unmarked artist is harmless: a straight reference line of two points."""
-    return isinstance(artist, Line2D) and np.size(artist.get_xdata()) <= 2
+    """Whether an unmarked artist is harmless: a straight reference line of two points without markers.
+
+    A line with markers (``ax.plot(x, y, "o")``) draws points, possibly single persons.
+    """
+    if not isinstance(artist, Line2D) or np.size(artist.get_xdata()) > 2:
+        return False
+    return str(artist.get_marker()).strip().lower() in ("", "none")
 
 
 def _mark_artists(artists: Iterable[Artist]) -> None:

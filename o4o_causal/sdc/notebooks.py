@@ -23,7 +23,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from o4o_causal import config
 from o4o_causal.exceptions import DataError, format_error
 from o4o_causal.sdc import _scan_tables as tables
 from o4o_causal.sdc.figures import METADATA_KEY
@@ -54,7 +53,9 @@ _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
 _NUMBER_ARRAY = re.compile(r"\[\s*-?[\d.eE+-]+(?:\s*,\s*-?[\d.eE+-]+){" + str(MIN_ARRAY - 1) + r",}\s*\]")
 _EMBED_CALL = re.compile(r"Plotly\.(?:newPlot|react)|vegaEmbed|Bokeh\.embed|\"bdata\"")
-_IMG_TAG = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?data:image", re.IGNORECASE)
+#: Images inside HTML/Markdown output: data-URI images (``<img>``, CSS, Markdown) and inline SVG.
+_EMBEDDED_IMAGE = re.compile(r"data:image/|<svg\b", re.IGNORECASE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(|<img\b", re.IGNORECASE)
 
 
 def _where(name: str, cell: int, output: int | None = None) -> str:
@@ -152,12 +153,13 @@ def _html_findings(html: str, where: str, threshold: int) -> list[Finding]:
                 )
             )
             break
-    if _IMG_TAG.search(html):
+    if _EMBEDDED_IMAGE.search(html):
         findings.append(
             Finding(
                 "unsafe_image",
                 where,
-                "HTML output embeds an image that no safe plotting function marked; draw it with o4o_causal.plotting",
+                "HTML/Markdown output embeds an image (data URI or inline SVG) that no safe plotting function "
+                "marked; draw it with o4o_causal.plotting",
             )
         )
     for table in tables.html_tables(html):
@@ -168,7 +170,7 @@ def _html_findings(html: str, where: str, threshold: int) -> list[Finding]:
 def _display_findings(output: dict[str, Any], where: str, threshold: int) -> list[Finding]:
     data: dict[str, Any] = output.get("data") or {}
     findings: list[Finding] = []
-    for mime in IMAGE_MIMES:
+    for mime in [*IMAGE_MIMES, *(m for m in data if m.startswith("image/") and m not in IMAGE_MIMES)]:
         if mime in data and not _is_marked(output, mime):
             findings.append(
                 Finding(
@@ -181,12 +183,15 @@ def _display_findings(output: dict[str, Any], where: str, threshold: int) -> lis
             break
     for mime, value in data.items():
         findings.extend(_interactive(mime, value, where))
+    if "application/javascript" in data:  # exported as a <script>
+        findings.extend(_html_findings(f"<script>{_text(data['application/javascript'])}</script>", where, threshold))
     if "text/html" in data:
         findings.extend(_html_findings(_text(data["text/html"]), where, threshold))
     else:  # the export shows Markdown, else the text/plain repr
         shown = next((_text(data[m]) for m in ("text/markdown", "text/plain") if m in data), "")
-        for table in tables.text_tables(shown):
-            findings.extend(tables.check(table, where, threshold))
+        if "text/markdown" in data:  # Markdown can hold raw HTML and images
+            findings.extend(_html_findings(shown, where, threshold))
+        findings.extend(tables.text_findings(shown, where, threshold))
     for mime in TEXT_MIMES:
         if mime in data:
             findings.extend(_output_paths(_text(data[mime]), where))
@@ -207,18 +212,15 @@ def _output_findings(output: dict[str, Any], where: str, threshold: int) -> list
         ]
     if kind == "stream":
         text = _text(output.get("text", ""))
-        if output.get("name") == "stderr" and "Traceback (most recent call last)" in text:
+        if "Traceback (most recent call last)" in text:  # stderr, or stdout (traceback.print_exc(file=...))
             return [
                 Finding(
                     "traceback",
                     where,
-                    "a traceback printed to stderr can show data values and paths; fix the error and re-run",
+                    "a printed traceback can show data values and paths; fix the error and re-run",
                 )
             ]
-        found = _output_paths(text, where)
-        for table in tables.text_tables(text):
-            found.extend(tables.check(table, where, threshold))
-        return found
+        return _output_paths(text, where) + tables.text_findings(text, where, threshold)
     return _display_findings(output, where, threshold)
 
 
@@ -257,6 +259,16 @@ def _parameter_findings(source: str, where: str, stem: str) -> list[Finding]:
     return findings
 
 
+def _markdown_findings(cell: Any, where: str) -> list[Finding]:
+    """Images in a Markdown cell: attachments (pasted screenshots), data URIs, SVG, or files the export embeds."""
+    source = _text(cell.get("source", ""))
+    if not (cell.get("attachments") or _EMBEDDED_IMAGE.search(source) or _MARKDOWN_IMAGE.search(source)):
+        return []
+    msg = ("Markdown cell shows an image (attachment, data URI, SVG or a local file the export embeds): "
+           "screenshots and figures not drawn by a safe plotting function can show individuals; remove it")  # fmt: skip
+    return [Finding("unsafe_image", where, msg)]
+
+
 def _load(path: Path) -> Any:
     import nbformat
 
@@ -277,7 +289,7 @@ def _load(path: Path) -> Any:
         ) from exc
 
 
-def scan_notebook(path: str | Path, *, threshold: int | None = None) -> list[Finding]:
+def scan_notebook(path: str | Path, *, threshold: int | str | None = None) -> list[Finding]:
     """Find what would leak if an executed notebook were exported to HTML.
 
     Parameters
@@ -285,8 +297,8 @@ def scan_notebook(path: str | Path, *, threshold: int | None = None) -> list[Fin
     path
         The executed ``.ipynb``.
     threshold
-        Smallest count of persons that may be shown (default
-        ``config.DISCLOSURE.threshold``).
+        Smallest count of persons that may be shown, as the data owner requires: an int
+        or ``"ssb"``/``"dst"``/``"acro"`` (default ``config.DISCLOSURE.threshold``).
 
     Returns
     -------
@@ -298,12 +310,18 @@ def scan_notebook(path: str | Path, *, threshold: int | None = None) -> list[Fin
     ------
     DataError
         If the file does not exist or is not a notebook.
+    SpecificationError
+        If ``threshold`` is not an integer >= 1 or a preset name.
     """
+    from o4o_causal.sdc._suppression import resolve_threshold  # numpy/scipy only when scanning
+
     src = Path(path)
-    limit = config.DISCLOSURE.threshold if threshold is None else int(threshold)
+    limit = resolve_threshold(threshold)
     nb = _load(src)
     findings: list[Finding] = []
     for i, cell in enumerate(nb.cells):
+        if cell.get("cell_type") == "markdown":
+            findings.extend(_markdown_findings(cell, _where(src.name, i)))
         if cell.get("cell_type") != "code":
             continue
         if PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", [])):
@@ -333,7 +351,7 @@ def notebooks_in(folder: str | Path) -> list[Path]:
     )
 
 
-def scan_run(run_dir: str | Path, *, threshold: int | None = None) -> dict[str, list[Finding]]:
+def scan_run(run_dir: str | Path, *, threshold: int | str | None = None) -> dict[str, list[Finding]]:
     """Scan every executed notebook of a run folder.
 
     Parameters

@@ -229,8 +229,9 @@ def check_table(
     values = numeric_frame(table, "table", allow_nan=kind in ("proportion", "mean"))
     if kind == "magnitude" and contributions is None:
         fail(DataError, "contributions", "contributions for a magnitude table", "None", "pass contributions=, cell=")
-    n = _counts_for(table, counts, kind, contributions, cell)
-    lay = eng.layout(table, margins)
+    n, lay = _counts_for(table, counts, kind, contributions, cell), eng.layout(table, margins)
+    if counts is None and kind == "magnitude":  # persons behind a total: those of its row/column
+        n = eng.with_totals(n, lay)
     additive = values if kind == "magnitude" else n
     eng.check_additive(additive, lay, "the table" if kind == "magnitude" else "counts")
     flags = {"primary": (n > 0) & (n < t), "dominance": np.zeros(n.shape, dtype=bool), "zero": n == 0}
@@ -280,11 +281,9 @@ def round_counts(
     up = np.random.default_rng(seed).random(q.shape) < r / base if method == "random" else r >= base / 2
     out = values.copy()
     out[np.ix_(lay.rows, lay.cols)] = (q + up) * base
-    if lay.total_col is not None:
-        out[lay.rows, lay.total_col] = out[np.ix_(lay.rows, lay.cols)].sum(axis=1)
-    if lay.total_row is not None:
-        out[lay.total_row, :] = out[lay.rows, :].sum(axis=0)
-    return pd.DataFrame(out.astype(np.int64), index=counts.index.copy(), columns=counts.columns.copy())
+    return pd.DataFrame(
+        eng.with_totals(out, lay).astype(np.int64), index=counts.index.copy(), columns=counts.columns.copy()
+    )
 
 
 def check_model(residual_df: float, *, min_df: int | None = None, location: str = "model") -> list[Finding]:

@@ -113,6 +113,12 @@ def test_histogram_hand_case() -> None:
         histogram_table([np.nan])
 
 
+def test_histogram_of_too_few_persons_shows_no_edges() -> None:
+    # two incomes: the merged bin's edges would bound both persons' values
+    out = histogram_table(pd.Series([312000.0, 455000.0]), 10, threshold=5)
+    assert out[["left", "right"]].isna().all().all() and out["count"].isna().all()
+
+
 def test_histogram_constant_values() -> None:
     out = histogram_table(np.full(10, 7.0), 5)
     assert out["count"].tolist() == [10] and out["left"].iloc[0] <= 7 <= out["right"].iloc[0]

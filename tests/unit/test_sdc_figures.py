@@ -75,6 +75,27 @@ def test_unsafe_data_added_afterwards_or_beside_removes_the_mark() -> None:
     assert not is_safe_figure(fig)
 
 
+def test_points_drawn_as_markers_or_added_artists_remove_the_mark() -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    ax = _bars([10, 12, 9])
+    ax.plot([1.7], [11.0], "o")  # one person as a one-point line with a marker
+    assert not is_safe_figure(ax)
+    ax = _bars([10, 12, 9])
+    ax.plot([0.3, 2.2], [3.0, 3.0], "rx")  # two persons' values (e.g. min and max) as markers
+    assert not is_safe_figure(ax)
+    ax = _bars([10, 12, 9])
+    ax.add_artist(AnnotationBbox(OffsetImage(np.random.default_rng(0).random((8, 8))), (1, 5)))
+    assert not is_safe_figure(ax)
+    ax = _bars([10, 12, 9])
+    ax.figure.add_artist(Line2D(np.linspace(0, 1, 40), np.linspace(0, 1, 40) ** 2))
+    assert not is_safe_figure(ax)
+    ax = _bars([10, 12, 9])
+    ax.add_artist(ax.legend(["n"]))  # legends and text stay allowed
+    assert is_safe_figure(ax)
+
+
 def test_data_drawn_on_the_axes_before_the_call_stays_unmarked() -> None:
     _, ax = plt.subplots()
     ax.plot(np.arange(40), np.arange(40))

@@ -14,7 +14,7 @@ import pytest
 from nbformat import NotebookNode
 from typer.testing import CliRunner
 
-from o4o_causal import DataError, DisclosureError
+from o4o_causal import DataError, DisclosureError, SpecificationError
 from o4o_causal.cli import app
 from o4o_causal.repro import export_html
 from o4o_causal.sdc import blocking
@@ -146,6 +146,36 @@ LEAKS: dict[str, tuple[NotebookNode, str]] = {
         "path_parameter",
     ),
     "stdout_path": (_code(_stream("wrote /Users/bob/register/extract_2021.parquet\n")), "path_parameter"),
+    # small variations of the leaks above (review): other renderers, other places for images and data
+    "csv_text": (_code(_stream(MICRODATA.head().to_csv())), "identifier"),
+    "csv_text_no_id": (_code(_stream(MICRODATA.drop(columns="person_id").head(3).to_csv(sep=";"))), "person_rows"),
+    "dict_repr": (
+        _code(nbformat.v4.new_output("execute_result", data={"text/plain": repr(MICRODATA.head(2).to_dict())})),
+        "identifier",
+    ),
+    "json_text": (_code(_stream(MICRODATA.head(2).to_json(orient="records") + "\n")), "identifier"),
+    "html_inline_svg": (
+        _code(_display({"text/html": "<div><svg><circle cx='3' cy='4' r='1'/></svg></div>"})),
+        "unsafe_image",
+    ),
+    "markdown_output_img": (
+        _code(_display({"text/markdown": f"![scatter](data:image/png;base64,{_png()})"})),
+        "unsafe_image",
+    ),
+    "other_image_mime": (_code(_display({"image/bmp": _png(), "text/plain": "<Image>"})), "unsafe_image"),
+    "javascript": (
+        _code(_display({"application/javascript": f"window.d = {json.dumps(list(range(40)))};", "text/plain": "<JS>"})),
+        "interactive_data",
+    ),
+    "stdout_traceback": (_code(_stream("\n".join(TRACEBACK) + "\n")), "traceback"),
+    "markdown_cell_screenshot": (
+        nbformat.v4.new_markdown_cell(
+            "Result:\n\n![screen](attachment:screen.png)",
+            attachments={"screen.png": {"image/png": _png()}},
+        ),
+        "unsafe_image",
+    ),
+    "markdown_cell_file_image": (nbformat.v4.new_markdown_cell("![scatter](output/scatter.png)"), "unsafe_image"),
     "html_path": (
         _code(_display({"text/html": "<p>read from <code>/data/projects/p703/bef.csv</code></p>"})),
         "path_parameter",
@@ -225,6 +255,50 @@ def test_threshold_is_configurable(tmp_path: Path) -> None:
     assert scan_notebook(path) == []
     (finding,) = scan_notebook(path, threshold=10)
     assert finding.rule == "threshold" and "row a = 7" in finding.message
+
+
+def test_threshold_presets_of_data_owners(tmp_path: Path) -> None:
+    path = _notebook(tmp_path / "t.ipynb", _code(_result(pd.DataFrame({"n": [4, 40]}, index=["a", "b"]))))
+    assert scan_notebook(path, threshold="ssb") == [] and scan_notebook(path, threshold="dst")
+    assert scan_run(tmp_path, threshold="acro")["t.ipynb"]
+    with pytest.raises(SpecificationError, match="threshold"):
+        scan_notebook(path, threshold=0)
+    done = runner.invoke(app, ["check", str(path), "--threshold", "ssb"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ["check", str(path), "--threshold", "3"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(app, ["check", str(path), "--threshold", "acro"])
+    assert done.exit_code == 1 and "threshold 10" in done.output
+    done = runner.invoke(app, ["check", str(path), "--threshold", "lots"])
+    assert done.exit_code == 2 and "preset" in done.output
+
+
+def test_publication_export_honours_the_data_owners_threshold(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "nb").mkdir(parents=True)
+    _notebook(run_dir / "nb" / "nb.ipynb", _code(_result(pd.DataFrame({"n": [7, 40]}, index=["a", "b"]))))
+    (run_dir / "manifest.json").write_text(json.dumps({"run_id": "r1", "notebooks": [{"name": "nb"}]}))
+    done = runner.invoke(app, ["export", str(run_dir), "--publication", "--threshold", "acro"])
+    assert done.exit_code == 2 and "threshold" in done.output
+    assert not (run_dir / "nb" / "nb.publication.html").exists()
+    done = runner.invoke(app, ["export", str(run_dir), "--publication", "--threshold", "dst"])
+    assert done.exit_code == 0, done.output
+    assert json.loads((run_dir / "manifest.json").read_text())["disclosure"]["nb"]["threshold"] == 5
+    from o4o_causal.repro.runner import _export
+
+    error, findings = _export(run_dir / "nb" / "nb.ipynb", tmp_path / "r.html", 10)  # `o4o run --publication`
+    assert error is not None and error["stage"] == "disclosure" and findings and not (tmp_path / "r.html").exists()
+
+
+def test_override_outside_a_run_folder_is_refused(tmp_path: Path) -> None:
+    nb = _notebook(tmp_path / "loose.ipynb", LEAKS["head_html"][0])
+    with pytest.raises(DisclosureError, match="manifest.json"):
+        export_html(nb, tmp_path / "loose.html", publication=True, override_reason="approved")
+    assert not (tmp_path / "loose.html").exists()  # an override nobody could audit
+    done = runner.invoke(app, ["export", str(nb), "--publication", "--override-reason", "approved"])
+    assert done.exit_code == 2 and "manifest.json" in done.output
+    clean = _notebook(tmp_path / "clean.ipynb", *_clean_cells()[2:4])
+    assert export_html(clean, tmp_path / "clean.html", publication=True, override_reason="not needed").is_file()
 
 
 def test_names_and_paths() -> None:

@@ -254,6 +254,18 @@ def test_magnitude_table_with_dominance() -> None:
         check_table(table, kind="magnitude")
 
 
+def test_magnitude_table_totals_are_checked_on_their_contributors() -> None:
+    rng = np.random.default_rng(1)
+    rows, cols = ["x"] * 3 + ["y"] * 40 + ["z"] * 40, ["a", "a", "b", *np.tile(["a", "b"], 40)]
+    data = pd.DataFrame({"r": rows, "c": cols, "v": rng.uniform(10, 20, len(rows))})
+    table = data.pivot_table(index="r", columns="c", values="v", aggfunc="sum", margins=True, margins_name="Total")
+    table.columns.name = table.index.name = None
+    check = check_table(table, kind="magnitude", contributions=data["v"], cell=data[["r", "c"]], zeros="error")
+    assert check.ok and not (check.status == "zero").to_numpy().any()  # totals are not empty cells
+    assert check.status.loc["x", "Total"] == "primary"  # the row total rests on 3 persons
+    assert check.safe_table().loc["x"].isna().all() and check.safe_table().loc["Total", "Total"] > 0
+
+
 # -- rounding ------------------------------------------------------------------------------------------
 
 
