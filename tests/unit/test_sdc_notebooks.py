@@ -209,7 +209,7 @@ def _clean_cells() -> list[NotebookNode]:
     return [
         _code(source='# Parameters\ndata_dir = "data/synthetic/small"\noutput_dir = "out"', tags=["parameters"]),
         _code(
-            source='# Parameters\noutput_dir = "/tmp/runs/2026-abc/clean/output"\nprofile = "quick"',
+            source='# Parameters\noutput_dir = "/srv/o4o/runs/2026-abc/clean/output"\nprofile = "quick"',
             tags=["injected-parameters"],
         ),
         _code(_result(AGGREGATE), _stream(AGGREGATE.to_string() + "\n")),
@@ -227,7 +227,7 @@ def _clean_cells() -> list[NotebookNode]:
             _stream("core cohort: 3,941 persons with complete follow-up in 610 municipalities\n"),
             _stream("reading data/synthetic/small/store.duckdb; see https://doi.org/10.1093/ije/dyw341 (1/2)\n"),
             _stream(
-                "/work/main/.venv/lib/python3.12/site-packages/matplotlib/cbook.py:1811: FutureWarning: x\n"
+                "/opt/o4o/.venv/lib/python3.12/site-packages/matplotlib/cbook.py:1811: FutureWarning: x\n"
                 "/tmp/ipykernel_8978/2287043552.py:2: O4OWarning: 5433 cells for 6322 person-years\n",
                 name="stderr",
             ),
