@@ -58,3 +58,18 @@ def _no_results_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("O4O_RESULTS_FILE", raising=False)
     if "O4O_THREADS" in os.environ:
         monkeypatch.delenv("O4O_THREADS")
+
+
+@pytest.fixture(scope="session")
+def small_world() -> Path:
+    """The quick profile's synthetic world (``data/synthetic/small``), generated and ingested when missing.
+
+    The same world and seed the reproduction runner builds for quick runs, so tests that
+    read it never skip on a fresh clone.
+    """
+    from o4o_causal.repro.data import ensure_synthetic
+    from o4o_causal.repro.profiles import load_profiles
+
+    spec = load_profiles(REPO_ROOT / "reproducibility" / "profiles.yaml").data["quick"]
+    ensure_synthetic(REPO_ROOT, spec)
+    return REPO_ROOT / str(spec["path"])

@@ -6,6 +6,8 @@ which the short chains make larger, not invalid.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,21 +15,16 @@ import pytest
 from o4o_causal.federation import BundleSpec, CrossCountryResult, build_bundle, compare_with_pooled, pool_bundles
 from o4o_causal.federation.validate import bundle_digest
 from o4o_causal.registers import open_store
-from tests.conftest import REPO_ROOT
 
-SMALL = REPO_ROOT / "data" / "synthetic" / "small"
 SPEC = BundleSpec(learner="linear", folds=2)
 SAMPLER = {"draws": 100, "tune": 100, "chains": 2}
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (SMALL / "store.duckdb").is_file(), reason="small synthetic world not built"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def store():  # type: ignore[no-untyped-def]
-    s = open_store(SMALL / "store.duckdb")
+def store(small_world: Path):  # type: ignore[no-untyped-def]
+    s = open_store(small_world / "store.duckdb")
     yield s
     s.close()
 

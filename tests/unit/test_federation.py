@@ -32,19 +32,15 @@ from o4o_causal.federation.manifest import manifest_digest
 from o4o_causal.federation.pool import qualify_clusters
 from o4o_causal.federation.validate import bundle_digest, check_bundles
 from o4o_causal.registers import open_store
-from tests.conftest import REPO_ROOT
 
-SMALL = REPO_ROOT / "data" / "synthetic" / "small"
 COUNTRIES = ("DK", "NO", "SE")
 THRESHOLD = 5
 FAST = BundleSpec(learner="linear", folds=2)
 
-pytestmark = pytest.mark.skipif(not (SMALL / "store.duckdb").is_file(), reason="small synthetic world not built")
-
 
 @pytest.fixture(scope="module")
-def store():  # type: ignore[no-untyped-def]
-    s = open_store(SMALL / "store.duckdb")
+def store(small_world: Path):  # type: ignore[no-untyped-def]
+    s = open_store(small_world / "store.duckdb")
     yield s
     s.close()
 
