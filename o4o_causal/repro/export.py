@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from o4o_causal import _io
 from o4o_causal.exceptions import DataError, DisclosureError, format_error
+from o4o_causal.repro.notebooks import read_executed
 
 if TYPE_CHECKING:
     from o4o_causal.sdc.findings import Finding
@@ -126,27 +127,6 @@ def _record(src: Path, findings: list[Finding], override_reason: str | None, thr
         record_disclosure(path, src.stem, entry)
 
 
-def _read(src: Path) -> Any:
-    """Read a notebook, with clear errors for a missing or invalid file."""
-    import nbformat
-
-    if not src.is_file():
-        raise DataError(
-            format_error(what="notebook", expected="an existing .ipynb file", found=str(src), fix="check the path")
-        )
-    try:
-        return nbformat.read(src, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types
-        raise DataError(
-            format_error(
-                what=f"notebook {src.name}",
-                expected="a valid Jupyter notebook",
-                found=f"{type(exc).__name__}: {exc}",
-                fix="export an executed .ipynb produced by `o4o run`",
-            )
-        ) from exc
-
-
 def _render(nb: Any, name: str, publication: bool) -> str:
     """Render a notebook to offline HTML; refuse output that would fetch remote resources."""
     from nbconvert import HTMLExporter
@@ -218,7 +198,7 @@ def export_html(
         notebook lies in no run folder (nothing is written).
     """
     src = Path(notebook)
-    nb = _read(src)
+    nb = read_executed(src, fix="export an executed .ipynb produced by `o4o run`")
     findings = disclosure_gate(src, override_reason=override_reason, threshold=threshold) if publication else []
     body = _render(nb, src.name, publication)
     if publication:  # recorded before the HTML exists: no publication export without its record

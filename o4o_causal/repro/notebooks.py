@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from o4o_causal import config
-from o4o_causal.exceptions import SpecificationError, format_error
+from o4o_causal.exceptions import DataError, SpecificationError, format_error
 
 
 def find_root(start: str | Path | None = None) -> Path:
@@ -115,3 +115,37 @@ def declared_parameters(path: Path) -> dict[str, Any]:
             )
         )
     return params
+
+
+def read_executed(path: Path, *, fix: str = "use an executed .ipynb produced by `o4o run`") -> Any:
+    """Read a notebook file (nbformat v4), with clear errors for a missing or invalid file.
+
+    Parameters
+    ----------
+    path
+        The ``.ipynb`` file.
+    fix
+        What to tell the user when the file is not a valid notebook.
+
+    Raises
+    ------
+    DataError
+        If the file does not exist or nbformat cannot read it.
+    """
+    import nbformat
+
+    if not path.is_file():
+        raise DataError(
+            format_error(what="notebook", expected="an existing .ipynb file", found=str(path), fix="check the path")
+        )
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types
+        raise DataError(
+            format_error(
+                what=f"notebook {path.name}",
+                expected="a valid Jupyter notebook",
+                found=f"{type(exc).__name__}: {exc}",
+                fix=fix,
+            )
+        ) from exc

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from o4o_causal.exceptions import DataError, format_error
+from o4o_causal.repro.notebooks import read_executed
 from o4o_causal.sdc import _scan_tables as tables
 from o4o_causal.sdc.figures import METADATA_KEY
 from o4o_causal.sdc.findings import Finding, Severity
@@ -269,26 +270,6 @@ def _markdown_findings(cell: Any, where: str) -> list[Finding]:
     return [Finding("unsafe_image", where, msg)]
 
 
-def _load(path: Path) -> Any:
-    import nbformat
-
-    if not path.is_file():
-        raise DataError(
-            format_error(what="notebook", expected="an existing .ipynb file", found=str(path), fix="check the path")
-        )
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types
-        raise DataError(
-            format_error(
-                what=f"notebook {path.name}",
-                expected="a valid Jupyter notebook",
-                found=f"{type(exc).__name__}: {exc}",
-                fix="scan an executed .ipynb produced by `o4o run`",
-            )
-        ) from exc
-
-
 def scan_notebook(path: str | Path, *, threshold: int | str | None = None) -> list[Finding]:
     """Find what would leak if an executed notebook were exported to HTML.
 
@@ -317,7 +298,7 @@ def scan_notebook(path: str | Path, *, threshold: int | str | None = None) -> li
 
     src = Path(path)
     limit = resolve_threshold(threshold)
-    nb = _load(src)
+    nb = read_executed(src, fix="scan an executed .ipynb produced by `o4o run`")
     findings: list[Finding] = []
     for i, cell in enumerate(nb.cells):
         if cell.get("cell_type") == "markdown":
