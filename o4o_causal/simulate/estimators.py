@@ -33,23 +33,17 @@ import numpy as np
 import pandas as pd
 
 from o4o_causal.exceptions import SpecificationError, format_error
+from o4o_causal.dml.learners import LGBM_PARAMS
 from o4o_causal.results import Estimate
 from o4o_causal.simulate.design import CLUSTER, COVARIATES, MODIFIERS, OUTCOME, PERSON_COVARIATES, TREATMENT
 
 #: LightGBM settings of the simulation DML nuisance models (seeded per fit; one thread).
 FAST_LGBM: dict[str, Any] = {
+    **LGBM_PARAMS,  # the default learner's settings, smaller and single-threaded for many replications
     "n_estimators": 60,
     "learning_rate": 0.15,
     "num_leaves": 7,
     "min_child_samples": 20,
-    "max_bin": 63,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
-    "reg_lambda": 1.0,
-    "deterministic": True,
-    "force_row_wise": True,
-    "verbose": -1,
     "n_jobs": 1,
 }
 #: Cross-fitting folds of the DML estimators.
