@@ -67,3 +67,9 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256_json(obj: Any) -> str:
+    """Return the hex SHA-256 of the canonical JSON of ``obj`` (sorted keys, no spaces, no NaN)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()

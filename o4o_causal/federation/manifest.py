@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 from typing import Any
+
+from o4o_causal import _io
 
 #: Packages whose versions are recorded (and compared when pooling).
 KEY_PACKAGES: tuple[str, ...] = (
@@ -53,9 +53,7 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
 
     Detects edits of the manifest itself (the data files are covered by ``files``).
     """
-    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return _io.sha256_json({k: v for k, v in manifest.items() if k != "manifest_sha256"})
 
 
 def major_minor(version: str) -> tuple[str, ...]:

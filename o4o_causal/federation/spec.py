@@ -8,7 +8,6 @@ travels in each bundle's manifest (as a dict and as a digest) and
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from o4o_causal import _io
 from o4o_causal._validate import require_columns
 from o4o_causal.exceptions import SpecificationError, format_error
 
@@ -197,8 +197,7 @@ class BundleSpec:
 
     def digest(self) -> str:
         """Return a SHA-256 of the canonical JSON of the spec (equal specs, equal digests)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return _io.sha256_json(self.to_dict())
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return a copy of ``frame`` with the binned columns added (``frame`` is not modified).
