@@ -24,7 +24,7 @@ import pandas as pd
 
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.federation import cells as _cells
-from o4o_causal.federation.pool import CrossCountryResult, fit_cells, qualify_clusters
+from o4o_causal.federation.pool import CrossCountryResult, fit_cells, fit_persons, qualify_clusters
 from o4o_causal.federation.spec import BundleSpec
 
 COLUMNS = [
@@ -120,7 +120,7 @@ def compare_with_pooled(
     persons = pooled_persons(store, spec, result.countries)
     with warnings.catch_warnings(record=True) as caught:  # kept in attrs["notes"], not printed
         warnings.simplefilter("always")
-        pooled = _fit_persons(persons, spec, seed=pooled_seed, settings=settings)
+        pooled = fit_persons(persons, spec, seed=pooled_seed, **settings)
         parts = [_compare(result.multilevel, pooled, _bundle_label(result))]
         for variant, cells in _variants(persons, result.countries, spec, exact=exact, thresholds=thresholds):
             parts.append(_compare(fit_cells(cells, spec, seed=fit_seed, **settings), pooled, variant))
@@ -156,21 +156,6 @@ def _pooled_seed(result: CrossCountryResult, fit_seed: int, seed: int | None) ->
 def _bundle_label(result: CrossCountryResult) -> str:
     used = sorted({int(b) for b in result.cells_report.get("threshold", pd.Series(dtype=int))})
     return f"bundles (threshold {', '.join(map(str, used))})"
-
-
-def _fit_persons(persons: pd.DataFrame, spec: BundleSpec, *, seed: int, settings: dict[str, Any]) -> Any:
-    from o4o_causal.bayes import fit_multilevel
-
-    return fit_multilevel(
-        persons,
-        outcome=spec.outcome,
-        treatment=spec.treatment,
-        covariates=list(spec.covariates),
-        modifiers=list(spec.modifiers),
-        levels=("country", spec.cluster),
-        seed=seed,
-        **settings,
-    )
 
 
 def _variants(

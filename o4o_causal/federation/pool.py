@@ -191,6 +191,25 @@ def qualify_clusters(cells: pd.DataFrame, spec: BundleSpec) -> pd.DataFrame:
     return out
 
 
+def fit_persons(persons: pd.DataFrame, spec: BundleSpec, *, seed: int, **settings: Any) -> Any:
+    """Fit the multilevel model of ``spec`` to persons (or pseudo-persons); the one model definition.
+
+    ``settings`` go to :func:`o4o_causal.bayes.fit_multilevel` (draws, tune, chains, on_failure).
+    """
+    from o4o_causal.bayes import fit_multilevel
+
+    return fit_multilevel(
+        persons,
+        outcome=spec.outcome,
+        treatment=spec.treatment,
+        covariates=list(spec.covariates),
+        modifiers=list(spec.modifiers),
+        levels=("country", spec.cluster),
+        seed=seed,
+        **settings,
+    )
+
+
 def fit_cells(
     cells: pd.DataFrame,
     spec: BundleSpec,
@@ -202,21 +221,8 @@ def fit_cells(
     on_failure: str,
 ) -> Any:
     """Fit the multilevel model of ``spec`` to pseudo-persons expanded from ``cells``."""
-    from o4o_causal.bayes import fit_multilevel
-
-    return fit_multilevel(
-        expand_cells(qualify_clusters(cells, spec), spec),
-        outcome=spec.outcome,
-        treatment=spec.treatment,
-        covariates=list(spec.covariates),
-        modifiers=list(spec.modifiers),
-        levels=("country", spec.cluster),
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        on_failure=on_failure,
-    )
+    persons = expand_cells(qualify_clusters(cells, spec), spec)
+    return fit_persons(persons, spec, seed=seed, draws=draws, tune=tune, chains=chains, on_failure=on_failure)
 
 
 def pool_bundles(
