@@ -306,7 +306,7 @@ def _manifest(
         "threshold": w.threshold,
         "files": dict(sorted(w.files.items())),
         "sdc": {
-            "checks": "federation.disclosure" + (" + sdc.tables" if disclosure.sdc_available() else ""),
+            "checks": "federation.disclosure + sdc.tables",
             "findings": [f.to_dict() for f in w.findings],
             "suppression_log": log.to_dict("records"),
         },

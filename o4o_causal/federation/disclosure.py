@@ -2,16 +2,14 @@
 
 The tables are built to be safe (cells merged, small groups hidden). The checks here
 verify that *independently* of how the table was built, just before it is written:
-counts below the threshold are errors that stop the bundle. Where
-:mod:`o4o_causal.sdc.tables` is installed, its :func:`~o4o_causal.sdc.check_table` /
-``check_estimates`` run as well and their findings are added.
+counts below the threshold are errors that stop the bundle, and
+:func:`~o4o_causal.sdc.check_table` / ``check_estimates`` of :mod:`o4o_causal.sdc.tables`
+run as well and their findings are added.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +17,7 @@ import pandas as pd
 from o4o_causal import config
 from o4o_causal.exceptions import DisclosureError, SpecificationError, format_error
 from o4o_causal.sdc.findings import Finding, blocking
+from o4o_causal.sdc.tables import check_estimates, check_table
 
 #: Columns that would identify persons; a bundle table must not carry any.
 IDENTIFIER_COLUMNS = ("person_id", "pid", "lopenr", "personnummer", "cpr", "fnr", "id")
@@ -50,13 +49,6 @@ def resolve_threshold(threshold: int | str | None) -> int:
     )
 
 
-def _sdc_tables() -> Any | None:
-    try:
-        return importlib.import_module("o4o_causal.sdc.tables")
-    except ImportError:
-        return None
-
-
 def check_counts(table: pd.DataFrame, columns: Sequence[str], *, name: str, threshold: int) -> list[Finding]:
     """Return an error finding for every shown count in ``columns`` below ``threshold``.
 
@@ -86,34 +78,24 @@ def check_counts(table: pd.DataFrame, columns: Sequence[str], *, name: str, thre
 def sdc_findings(
     table: pd.DataFrame, *, name: str, threshold: int, counts: Sequence[str], estimates: bool
 ) -> list[Finding]:
-    """Run :mod:`o4o_causal.sdc.tables` on ``table`` when it is available; return its findings.
+    """Run :mod:`o4o_causal.sdc.tables` on ``table``; return its findings.
 
     Estimate tables go through ``check_estimates(frame, n="n", shares=[])`` (rows hidden
     before are skipped; the tables' shares are type shares ``n / total``, whose counts
     are the ``n`` column itself); count tables through ``check_table`` on the count
     columns (``"failures"`` computed as ``n - successes``).
     """
-    tables = _sdc_tables()
-    if tables is None or not counts:
+    if not counts:
         return []
     shown = table[table["n"].notna()].reset_index(drop=True) if "n" in table.columns else table
     if not len(shown):
         return []
-    try:
-        if estimates:
-            result = tables.check_estimates(shown, n="n", threshold=threshold, shares=[])
-        else:
-            frame = pd.DataFrame({c: shown["n"] - shown["successes"] if c == "failures" else shown[c] for c in counts})
-            result = tables.check_table(frame, threshold=threshold, kind="frequency", margins="known", zeros="ignore")
-    except (TypeError, ValueError) as exc:  # contract drift: report, never pass silently
-        return [Finding("threshold", name, f"sdc.tables check could not run ({type(exc).__name__}: {exc})")]
-    found = list(getattr(result, "findings", []))
-    return [Finding(f.rule, f"{name}: {f.location}", f.message, f.severity) for f in found if isinstance(f, Finding)]
-
-
-def sdc_available() -> bool:
-    """Return True if :mod:`o4o_causal.sdc.tables` can be imported."""
-    return _sdc_tables() is not None
+    if estimates:
+        result = check_estimates(shown, n="n", threshold=threshold, shares=[])
+    else:
+        frame = pd.DataFrame({c: shown["n"] - shown["successes"] if c == "failures" else shown[c] for c in counts})
+        result = check_table(frame, threshold=threshold, kind="frequency", margins="known", zeros="ignore")
+    return [Finding(f.rule, f"{name}: {f.location}", f.message, f.severity) for f in result.findings]
 
 
 def hide_small(
@@ -217,6 +199,5 @@ __all__ = [
     "hide_small",
     "resolve_threshold",
     "round_block_counts",
-    "sdc_available",
     "sdc_findings",
 ]
