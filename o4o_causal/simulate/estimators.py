@@ -32,8 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.dml.learners import LGBM_PARAMS
+from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.results import Estimate
 from o4o_causal.simulate.design import CLUSTER, COVARIATES, MODIFIERS, OUTCOME, PERSON_COVARIATES, TREATMENT
 
