@@ -31,6 +31,10 @@ from o4o_causal.federation.spec import BundleSpec
 from o4o_causal.federation.validate import Bundle, check_bundles, read_bundle
 from o4o_causal.results import Estimate
 
+#: Minimum draws and tuning steps per chain of the pooling of country ATEs (3 groups).
+POOLING_DRAWS = 4000
+POOLING_TUNE = 2000
+
 
 @dataclass(frozen=True, repr=False)
 class CrossCountryResult:
@@ -309,6 +313,9 @@ def _fit_models(bundles: list[Bundle], sampler: dict[str, Any], prior: Any) -> t
     settings = {k: sampler[k] for k in ("draws", "tune", "chains", "on_failure")}
     pooled = multilevel = None
     if all(b.has("ate") for b in bundles):
+        # three estimates barely inform tau: the tails of mu and tau need long chains, which
+        # this tiny model affords (seconds); 4x1000 draws failed the ESS/R-hat gate
+        longer = {"draws": max(settings["draws"] or 0, POOLING_DRAWS), "tune": max(settings["tune"] or 0, POOLING_TUNE)}
         pooled = pool_estimates(
             _ate_table(bundles, None),
             estimate="estimate",
@@ -316,7 +323,7 @@ def _fit_models(bundles: list[Bundle], sampler: dict[str, Any], prior: Any) -> t
             group="country",
             prior=prior or PoolingPrior(mu_sd=0.5, tau_scale=0.1),
             seed=sampler["seed"],
-            **settings,
+            **(settings | longer),
         )
     if all(b.has("cells") for b in bundles):
         cells = pd.concat([b.tables["cells"] for b in bundles], ignore_index=True)
