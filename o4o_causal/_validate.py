@@ -130,3 +130,12 @@ def ci_level(value: object) -> float:
             )
         )
     return float(value)
+
+
+def on_failure(value: object) -> str:
+    """Return a convergence-gate mode (``"raise"`` or ``"warn"``), or raise :class:`SpecificationError`."""
+    if value not in ("raise", "warn"):
+        raise SpecificationError(
+            format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(value), fix="pick one")
+        )
+    return str(value)

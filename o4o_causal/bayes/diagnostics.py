@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from o4o_causal import config
-from o4o_causal.exceptions import ConvergenceError, DataError, O4OWarning, SpecificationError, format_error
+from o4o_causal import _validate, config
+from o4o_causal.exceptions import ConvergenceError, DataError, O4OWarning, format_error
 
 #: Sample dimensions of a posterior group.
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
@@ -203,10 +203,7 @@ def check_diagnostics(table: pd.DataFrame, *, on_failure: str = "raise", what: s
     DataError
         If ``table`` lacks a column of :func:`diagnostics_table`.
     """
-    if on_failure not in ("raise", "warn"):
-        raise SpecificationError(
-            format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(on_failure), fix="pick one")
-        )
+    _validate.on_failure(on_failure)
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise DataError(

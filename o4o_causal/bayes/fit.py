@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from o4o_causal import _validate
 from o4o_causal.bayes.design import build
 from o4o_causal.bayes.model import Priors, build_model
 from o4o_causal.bayes.result import MultilevelResult
@@ -106,10 +107,7 @@ def fit_multilevel(
     """
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table
 
-    if on_failure not in ("raise", "warn"):
-        raise SpecificationError(
-            format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(on_failure), fix="pick one")
-        )
+    _validate.on_failure(on_failure)
     if not 0 < ci_level < 1:
         raise SpecificationError(
             format_error(what="ci_level", expected="in (0, 1)", found=repr(ci_level), fix="use 0.9")

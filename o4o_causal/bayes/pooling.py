@@ -343,8 +343,7 @@ def pool_estimates(
     prior = PoolingPrior() if prior is None else prior
     if not isinstance(prior, PoolingPrior):
         _fail(SpecificationError, "prior", "a PoolingPrior", type(prior).__name__, "pass PoolingPrior(...)")
-    if on_failure not in ("raise", "warn"):
-        _fail(SpecificationError, "on_failure", "'raise' or 'warn'", repr(on_failure), "pick one")
+    _validate.on_failure(on_failure)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         _fail(SpecificationError, "seed", "a non-negative integer", repr(seed), "e.g. seed=0")
     level = _validate.ci_level(config.CI_LEVEL if ci_level is None else ci_level)

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from o4o_causal import _validate
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.federation.cells import expand_cells
 from o4o_causal.federation.spec import BundleSpec
@@ -273,10 +274,7 @@ def pool_bundles(
         Incompatible versions, a duplicate country, different specs, fewer than two
         bundles, or ``expected_digests`` without a bundle's country.
     """
-    if on_failure not in ("raise", "warn"):
-        raise SpecificationError(
-            format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(on_failure), fix="pick one")
-        )
+    _validate.on_failure(on_failure)
     bundles = _read_all(paths, expected_digests)
     notes = check_bundles(bundles)
     sampler = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "on_failure": on_failure}

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from o4o_causal import _validate
 from o4o_causal.bayes.sampling import sample_nutpie
 from o4o_causal.exceptions import SpecificationError, format_error
 from o4o_causal.municipal._design import RISK_FACTORS, STRUCTURAL, Cells, build_cells
@@ -97,10 +98,7 @@ def build_model(cells: Cells) -> Any:
 
 
 def _check_options(on_failure: str, ci_level: float, tail: float) -> None:
-    if on_failure not in ("raise", "warn"):
-        raise SpecificationError(
-            format_error(what="on_failure", expected="'raise' or 'warn'", found=repr(on_failure), fix="pick one")
-        )
+    _validate.on_failure(on_failure)
     if not 0 < ci_level < 1:
         raise SpecificationError(
             format_error(what="ci_level", expected="in (0, 1)", found=repr(ci_level), fix="use 0.9")
