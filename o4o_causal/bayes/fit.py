@@ -13,7 +13,6 @@ from o4o_causal.bayes.design import build
 from o4o_causal.bayes.model import Priors, build_model
 from o4o_causal.bayes.result import MultilevelResult
 from o4o_causal.bayes.sampling import sample_nutpie
-from o4o_causal.exceptions import SpecificationError, format_error
 
 _log = logging.getLogger(__name__)
 
@@ -108,10 +107,7 @@ def fit_multilevel(
     from o4o_causal.bayes.diagnostics import check_diagnostics, diagnostics_table
 
     _validate.on_failure(on_failure)
-    if not 0 < ci_level < 1:
-        raise SpecificationError(
-            format_error(what="ci_level", expected="in (0, 1)", found=repr(ci_level), fix="use 0.9")
-        )
+    _validate.ci_level(ci_level)
     prior = priors or Priors()
     timings: dict[str, float] = {}
     start = time.perf_counter()

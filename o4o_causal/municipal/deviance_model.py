@@ -99,10 +99,7 @@ def build_model(cells: Cells) -> Any:
 
 def _check_options(on_failure: str, ci_level: float, tail: float) -> None:
     _validate.on_failure(on_failure)
-    if not 0 < ci_level < 1:
-        raise SpecificationError(
-            format_error(what="ci_level", expected="in (0, 1)", found=repr(ci_level), fix="use 0.9")
-        )
+    _validate.ci_level(ci_level)
     if not 0 < tail <= 0.5:
         raise SpecificationError(
             format_error(what="tail", expected="a share in (0, 0.5]", found=repr(tail), fix="use 0.1 (deciles)")
